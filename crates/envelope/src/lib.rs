@@ -1,0 +1,1 @@
+//! Shard envelope (being written).

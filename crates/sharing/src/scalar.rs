@@ -1,0 +1,2 @@
+//! Shamir sharing over the ristretto255 scalar field with Feldman commitments.
+//! (Being written.)

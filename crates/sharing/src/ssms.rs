@@ -1,0 +1,1 @@
+//! Krawczyk's "secret sharing made short" (CRYPTO '93). (Being written.)
