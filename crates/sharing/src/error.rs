@@ -79,4 +79,64 @@ pub enum Error {
     /// Authenticated decryption of the SSMS ciphertext failed.
     #[error("the reassembled ciphertext failed authentication")]
     Decryption,
+    /// An encoded set of Feldman commitments could not be parsed.
+    #[error("commitments are malformed: {reason}")]
+    MalformedCommitments {
+        /// What was wrong, as a fixed description.
+        reason: &'static str,
+    },
+    /// A sub-share (refresh, reshare or repair) does not match the
+    /// commitments its dealer published.
+    #[error(
+        "sub-share from dealer {dealer} to share {recipient} does not match the dealer's commitments"
+    )]
+    InvalidSubShare {
+        /// Share index of the dealer that sent it.
+        dealer: u8,
+        /// Share index it was addressed to.
+        recipient: u8,
+    },
+    /// A dealer's published commitments are not what the protocol step
+    /// requires (wrong degree, a refresh dealing that is not a sharing of
+    /// zero, a reshare dealing of something other than the dealer's share).
+    #[error("dealer {dealer} published invalid commitments: {reason}")]
+    InvalidDealing {
+        /// Share index of the dealer at fault.
+        dealer: u8,
+        /// What was wrong, as a fixed description.
+        reason: &'static str,
+    },
+    /// A dealer published commitments but its sub-share for this recipient is absent.
+    #[error("no sub-share from dealer {dealer} to share {recipient}")]
+    MissingSubShare {
+        /// Share index of the dealer whose sub-share is missing.
+        dealer: u8,
+        /// Share index that should have received it.
+        recipient: u8,
+    },
+    /// A sub-share comes from a dealer without published commitments, is
+    /// addressed to another recipient, or repeats one already received.
+    #[error("unexpected sub-share from dealer {dealer} to share {recipient}")]
+    UnexpectedSubShare {
+        /// Share index of the dealer named in the sub-share.
+        dealer: u8,
+        /// Share index named as its recipient.
+        recipient: u8,
+    },
+    /// The secret is too long for the scheme (SSMS: more than 2^32 STREAM
+    /// segments, or a length this platform cannot address).
+    #[error("the secret is {len} bytes long, at most {max} are supported")]
+    SecretTooLong {
+        /// Length of the secret in bytes.
+        len: u64,
+        /// The supported maximum.
+        max: u64,
+    },
+    /// An internal invariant did not hold: a bug in this crate, never the
+    /// caller's input. Nothing was produced.
+    #[error("internal error in {operation} (a bug: please report it)")]
+    Internal {
+        /// The step that failed, as a fixed description.
+        operation: &'static str,
+    },
 }
