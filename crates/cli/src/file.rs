@@ -1,0 +1,114 @@
+//! Reading inputs and writing secret-bearing files safely: mode 0600,
+//! written to a temporary file, synced, then renamed into place, so a crash
+//! never leaves a half-written share or secret behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::error::CliError;
+
+/// Reads a whole file; the buffer is wiped when dropped.
+pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    let err = |source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = File::open(path).map_err(err)?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut buf = Zeroizing::new(Vec::with_capacity(usize::try_from(len).unwrap_or(0)));
+    f.read_to_end(&mut buf).map_err(err)?;
+    Ok(buf)
+}
+
+/// Reads standard input to the end; the buffer is wiped when dropped.
+pub(crate) fn read_stdin() -> Result<Zeroizing<Vec<u8>>, CliError> {
+    let mut buf = Zeroizing::new(Vec::new());
+    io::stdin()
+        .lock()
+        .read_to_end(&mut buf)
+        .map_err(CliError::ReadStdin)?;
+    Ok(buf)
+}
+
+/// Creates `dir` (and parents) with mode 0700 if it does not exist.
+pub(crate) fn create_dir(dir: &Path) -> Result<(), CliError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| CliError::Write {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+/// Fails with [`CliError::Exists`] if `path` exists and `force` is off.
+pub(crate) fn refuse_overwrite(path: &Path, force: bool) -> Result<(), CliError> {
+    if !force && fs::symlink_metadata(path).is_ok() {
+        return Err(CliError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `parts` (concatenated) to `path` atomically with mode 0600.
+pub(crate) fn write_private(path: &Path, parts: &[&[u8]]) -> Result<(), CliError> {
+    let err = |source| CliError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = temporary_path(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        for part in parts {
+            f.write_all(part)?;
+        }
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            File::open(parent)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn private_files_are_0600_and_complete() {
+        let dir = std::env::temp_dir().join(format!("symbolon-file-test-{}", std::process::id()));
+        create_dir(&dir).unwrap();
+        let path = dir.join("secret");
+        write_private(&path, &[b"ab", b"cd"]).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"abcd");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(matches!(refuse_overwrite(&path, false), Err(CliError::Exists { .. })));
+        assert!(refuse_overwrite(&path, true).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

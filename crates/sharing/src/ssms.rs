@@ -1,1 +1,0 @@
-//! Krawczyk's "secret sharing made short" (CRYPTO '93). (Being written.)
