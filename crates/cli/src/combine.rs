@@ -150,7 +150,9 @@ fn check(
             || m.key_id != first.metadata.key_id
             || m.epoch != first.metadata.epoch
         {
-            return Err(format!("parameters (t, n, scheme, key, epoch) differ from {other}"));
+            return Err(format!(
+                "parameters (t, n, scheme, key, epoch) differ from {other}"
+            ));
         }
         if signer != first.signer {
             return Err(format!("signed by a different dealer than {other}"));

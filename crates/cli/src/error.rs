@@ -10,24 +10,38 @@ use symbolon_sharing::Error as SharingError;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
     #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("standard input: cannot read: {0}")]
     ReadStdin(std::io::Error),
     #[error("{}: cannot write: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("standard output: cannot write: {0}")]
     WriteStdout(std::io::Error),
     #[error("{}: already exists; remove it or pass --force", path.display())]
     Exists { path: PathBuf },
     #[error("{}: not a valid identity file: {source}", path.display())]
-    Identity { path: PathBuf, source: EnvelopeError },
+    Identity {
+        path: PathBuf,
+        source: EnvelopeError,
+    },
     #[error("{}: {source}", path.display())]
-    Shard { path: PathBuf, source: EnvelopeError },
+    Shard {
+        path: PathBuf,
+        source: EnvelopeError,
+    },
     #[error("--recipient {arg:?}: {reason}")]
     Recipient { arg: String, reason: String },
     #[error("--trust-signer {arg:?}: {source}")]
     TrustedSigner { arg: String, source: EnvelopeError },
-    #[error("{given} recipients given for {shares} shares: give exactly one --recipient per share, or none")]
+    #[error(
+        "{given} recipients given for {shares} shares: give exactly one --recipient per share, or none"
+    )]
     RecipientCount { given: usize, shares: u16 },
     #[error("invalid --threshold/--shares: {0}")]
     Parameters(SharingError),

@@ -68,8 +68,14 @@ mod tests {
         assert_eq!(parse(100, Some("90s"), None).unwrap(), Some(190));
         assert_eq!(parse(0, Some("12h"), None).unwrap(), Some(12 * 3600));
         assert_eq!(parse(0, Some("30d"), None).unwrap(), Some(30 * 86400));
-        assert!(matches!(parse(0, Some("soon"), None), Err(CliError::ExpiresIn { .. })));
-        assert!(matches!(parse(0, Some("0s"), None), Err(CliError::ExpiresIn { .. })));
+        assert!(matches!(
+            parse(0, Some("soon"), None),
+            Err(CliError::ExpiresIn { .. })
+        ));
+        assert!(matches!(
+            parse(0, Some("0s"), None),
+            Err(CliError::ExpiresIn { .. })
+        ));
     }
 
     #[test]
@@ -86,7 +92,10 @@ mod tests {
             parse(2_000_000_000, None, Some("2027-01-31T12:00:00Z")),
             Err(CliError::ExpiresAt { .. })
         ));
-        assert!(matches!(parse(0, None, Some("tomorrow")), Err(CliError::ExpiresAt { .. })));
+        assert!(matches!(
+            parse(0, None, Some("tomorrow")),
+            Err(CliError::ExpiresAt { .. })
+        ));
         assert_eq!(format(1_801_396_800), "2027-01-31T12:00:00Z");
     }
 }

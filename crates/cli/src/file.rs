@@ -106,8 +106,14 @@ mod tests {
         let path = dir.join("secret");
         write_private(&path, &[b"ab", b"cd"]).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"abcd");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(matches!(refuse_overwrite(&path, false), Err(CliError::Exists { .. })));
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            refuse_overwrite(&path, false),
+            Err(CliError::Exists { .. })
+        ));
         assert!(refuse_overwrite(&path, true).is_ok());
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -82,7 +82,10 @@ pub(crate) fn run(args: &InspectArgs) -> Result<(), CliError> {
         println!("label:       {}", r.label);
     }
     println!("scheme:      {}", r.scheme);
-    println!("share:       {} of {} (any {} rebuild)", r.index, r.shares, r.threshold);
+    println!(
+        "share:       {} of {} (any {} rebuild)",
+        r.index, r.shares, r.threshold
+    );
     match &r.recipient {
         Some(rec) => println!("sealed to:   {} (fingerprint {})", rec.id, rec.fingerprint),
         None => println!("sealed to:   nobody (share in the clear)"),
@@ -98,7 +101,11 @@ pub(crate) fn run(args: &InspectArgs) -> Result<(), CliError> {
     println!("signer:      {}", r.signer);
     println!(
         "signature:   {}",
-        if r.signature_valid { "valid" } else { "INVALID" }
+        if r.signature_valid {
+            "valid"
+        } else {
+            "INVALID"
+        }
     );
     Ok(())
 }
@@ -106,8 +113,10 @@ pub(crate) fn run(args: &InspectArgs) -> Result<(), CliError> {
 /// Lower-case hex of public bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

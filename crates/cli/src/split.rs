@@ -96,7 +96,10 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
     sealing.finish_and_clear();
 
     file::create_dir(&args.out_dir)?;
-    let bar = progress::bytes("writing", envelopes.iter().map(|e| e.payload_len() as u64).sum());
+    let bar = progress::bytes(
+        "writing",
+        envelopes.iter().map(|e| e.payload_len() as u64).sum(),
+    );
     for (envelope, path) in envelopes.iter().zip(&paths) {
         if args.armor {
             file::write_private(path, &[envelope.to_armored().as_bytes()])?;
@@ -111,7 +114,11 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
         "wrote {n} shards to {} ({}; any {t} rebuild the secret{})",
         args.out_dir.display(),
         scheme.as_str(),
-        if recipients.is_empty() { "" } else { "; each sealed to its recipient" },
+        if recipients.is_empty() {
+            ""
+        } else {
+            "; each sealed to its recipient"
+        },
     );
     let signer = dealer.recipient();
     if one_time {
@@ -153,12 +160,7 @@ fn parse_recipients(args: &[String]) -> Result<Vec<(String, Recipient)>, CliErro
 type Payload = (u16, Zeroizing<Vec<u8>>);
 
 /// Splits the secret; returns each share's index and encoded payload.
-fn split_secret(
-    secret: &[u8],
-    scheme: Scheme,
-    t: u16,
-    n: u16,
-) -> Result<Vec<Payload>, CliError> {
+fn split_secret(secret: &[u8], scheme: Scheme, t: u16, n: u16) -> Result<Vec<Payload>, CliError> {
     let mut rng = rand::rng();
     let (t, n) = (usize::from(t), usize::from(n));
     match scheme {
@@ -170,7 +172,12 @@ fn split_secret(
         _ => Ok(bytes::split(secret, t, n, &mut rng)
             .map_err(CliError::Split)?
             .iter()
-            .map(|s| (u16::from(s.index()), Zeroizing::new(s.expose_secret().to_vec())))
+            .map(|s| {
+                (
+                    u16::from(s.index()),
+                    Zeroizing::new(s.expose_secret().to_vec()),
+                )
+            })
             .collect()),
     }
 }
@@ -191,11 +198,17 @@ fn seal_all(
             id: id.clone(),
             fingerprint: r.fingerprint(),
         });
-        Envelope::seal(metadata, payload, recipient.map(|(_, r)| r), dealer, &mut rand::rng())
-            .map_err(|source| CliError::Seal {
-                index: *index,
-                source,
-            })
+        Envelope::seal(
+            metadata,
+            payload,
+            recipient.map(|(_, r)| r),
+            dealer,
+            &mut rand::rng(),
+        )
+        .map_err(|source| CliError::Seal {
+            index: *index,
+            source,
+        })
     };
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let per_worker = payloads.len().div_ceil(workers).max(1);

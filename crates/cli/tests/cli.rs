@@ -26,7 +26,9 @@ fn stderr(out: &Output) -> String {
 
 /// A deterministic, non-trivial secret.
 fn secret(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 131 % 251) as u8 ^ (i >> 8) as u8).collect()
+    (0..len)
+        .map(|i| (i * 131 % 251) as u8 ^ (i >> 8) as u8)
+        .collect()
 }
 
 struct Split {
@@ -74,7 +76,12 @@ fn combine(shares: &[PathBuf], extra: &[&str]) -> Output {
 
 fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     let path = dir.join(name);
-    let out = symbolon().arg("keygen").arg("--out").arg(&path).output().unwrap();
+    let out = symbolon()
+        .arg("keygen")
+        .arg("--out")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let public = String::from_utf8(out.stdout).unwrap();
     (path, public.trim().to_owned())
@@ -88,11 +95,21 @@ fn keygen_prints_only_the_recipient_and_writes_a_private_file() {
     assert!(!public.contains('\n'));
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let again = symbolon().arg("keygen").arg("--public").arg(&path).output().unwrap();
+    let again = symbolon()
+        .arg("keygen")
+        .arg("--public")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(again.status.success());
     assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), public);
     // Never overwrites an identity.
-    let out = symbolon().arg("keygen").arg("--out").arg(&path).output().unwrap();
+    let out = symbolon()
+        .arg("keygen")
+        .arg("--out")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 }
@@ -102,17 +119,34 @@ fn keygen_public_of_a_garbage_file_names_it() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("junk.id");
     fs::write(&path, "hello").unwrap();
-    let out = symbolon().arg("keygen").arg("--public").arg(&path).output().unwrap();
+    let out = symbolon()
+        .arg("keygen")
+        .arg("--public")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("junk.id") && err.contains("not a valid identity"), "{err}");
+    assert!(
+        err.contains("junk.id") && err.contains("not a valid identity"),
+        "{err}"
+    );
 }
 
 #[test]
 fn any_three_of_five_rebuild_small_and_large_secrets() {
-    for (len, scheme) in [(1, "shamir-gf256"), (100, "shamir-gf256"), (300_000, "ssms")] {
+    for (len, scheme) in [
+        (1, "shamir-gf256"),
+        (100, "shamir-gf256"),
+        (300_000, "ssms"),
+    ] {
         let s = split(len, &[]);
-        let out = symbolon().arg("inspect").arg("--json").arg(s.share(1)).output().unwrap();
+        let out = symbolon()
+            .arg("inspect")
+            .arg("--json")
+            .arg(s.share(1))
+            .output()
+            .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["scheme"], scheme);
         for subset in [[1, 2, 3], [1, 3, 5], [2, 4, 5], [3, 4, 5]] {
@@ -130,7 +164,10 @@ fn any_three_of_five_rebuild_small_and_large_secrets() {
 
 #[test]
 fn explicit_schemes_and_armor_round_trip() {
-    for extra in [&["--scheme", "ssms"][..], &["--scheme", "shamir", "--armor"][..]] {
+    for extra in [
+        &["--scheme", "ssms"][..],
+        &["--scheme", "shamir", "--armor"][..],
+    ] {
         let s = split(5000, extra);
         let text = fs::read(s.share(2)).unwrap();
         if extra.contains(&"--armor") {
@@ -159,8 +196,14 @@ fn split_reads_stdin_and_combine_writes_a_private_file() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    assert_eq!(fs::read(&out_file).unwrap(), b"correct horse battery staple");
-    assert_eq!(fs::metadata(&out_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::read(&out_file).unwrap(),
+        b"correct horse battery staple"
+    );
+    assert_eq!(
+        fs::metadata(&out_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // The output file is never overwritten silently.
     let again = combine(
         &[shards.join("share-3.sym"), shards.join("share-1.sym")],
@@ -194,7 +237,10 @@ fn sealed_shards_need_the_right_identity() {
             .collect::<Vec<_>>()
     };
     let ok_ids = id_args(&[&ids[0], &ids[1], &ids[2]]);
-    let out = combine(&shares, &ok_ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = combine(
+        &shares,
+        &ok_ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout, s.secret);
 
@@ -202,20 +248,37 @@ fn sealed_shards_need_the_right_identity() {
     let out = combine(&shares, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("share-1.sym") && err.contains("sealed to \"a\""), "{err}");
-    assert!(err.contains("supply 3 more") || err.contains("no usable shard"), "{err}");
+    assert!(
+        err.contains("share-1.sym") && err.contains("sealed to \"a\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("supply 3 more") || err.contains("no usable shard"),
+        "{err}"
+    );
 
     // A wrong identity for share 3.
     let wrong = id_args(&[&ids[0], &ids[1], &stranger]);
-    let out = combine(&shares, &wrong.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = combine(
+        &shares,
+        &wrong.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("share-3.sym") && err.contains("sealed to \"c\""), "{err}");
+    assert!(
+        err.contains("share-3.sym") && err.contains("sealed to \"c\""),
+        "{err}"
+    );
     assert!(err.contains("supply 1 more"), "{err}");
     assert!(out.stdout.is_empty());
 
     // inspect shows who a sealed shard is for.
-    let out = symbolon().arg("inspect").arg("--json").arg(s.share(4)).output().unwrap();
+    let out = symbolon()
+        .arg("inspect")
+        .arg("--json")
+        .arg(s.share(4))
+        .output()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["sealed"], true);
     assert_eq!(json["recipient"]["id"], "d");
@@ -257,7 +320,11 @@ fn every_single_byte_flip_is_caught() {
         fs::write(&bad, &bytes).unwrap();
         let out = combine(&[bad.clone(), s.share(2), s.share(3)], &[]);
         assert_eq!(out.status.code(), Some(1), "flip at {pos} accepted");
-        assert!(stderr(&out).contains("bad.sym"), "flip at {pos}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("bad.sym"),
+            "flip at {pos}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -304,7 +371,10 @@ fn shares_of_two_splits_do_not_mix() {
     let out = combine(&[a.share(1), a.share(2), b.share(3)], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("share-3.sym: belongs to a different split"), "{err}");
+    assert!(
+        err.contains("share-3.sym: belongs to a different split"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -313,7 +383,10 @@ fn below_threshold_says_how_many_more() {
     let out = combine(&[s.share(4)], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("1 valid shard of 3 needed: supply 2 more"), "{err}");
+    assert!(
+        err.contains("1 valid shard of 3 needed: supply 2 more"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -327,12 +400,20 @@ fn untrusted_signer_is_refused_and_trusted_one_accepted() {
     let out = combine(&shares, &["--trust-signer", &other_pub]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("share-1.sym: signed by untrusted key"), "{err}");
+    assert!(
+        err.contains("share-1.sym: signed by untrusted key"),
+        "{err}"
+    );
     let out = combine(&shares, &["--trust-signer", &dealer_pub]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout, s.secret);
     // The hex signer key that `inspect` shows pins the dealer too.
-    let out = symbolon().arg("inspect").arg("--json").arg(s.share(1)).output().unwrap();
+    let out = symbolon()
+        .arg("inspect")
+        .arg("--json")
+        .arg(s.share(1))
+        .output()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let hex_key = json["signer"].as_str().unwrap().to_owned();
     let out = combine(&shares, &["--trust-signer", &hex_key]);
@@ -367,7 +448,11 @@ fn unreadable_inputs_are_named() {
     // A directory is not a shard.
     let out = combine(&[s.share(1), s.share(2), s.shards.clone()], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("shards: cannot read"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shards: cannot read"),
+        "{}",
+        stderr(&out)
+    );
     let out = symbolon().arg("inspect").arg(&missing).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("missing.bin"));
@@ -381,7 +466,10 @@ fn garbage_is_not_a_shard() {
     let out = symbolon().arg("inspect").arg(&junk).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: ") && err.contains("junk.sym"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("junk.sym"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
 }
 
@@ -393,11 +481,26 @@ fn bad_split_arguments_are_refused_before_anything_is_written() {
         (&["-t", "4", "-n", "3"], "invalid threshold 4 for 3 shares"),
         (&["-t", "0", "-n", "3"], "invalid threshold 0"),
         (&["-t", "2", "-n", "300"], "at most 255"),
-        (&["-t", "2", "-n", "3", "--recipient", "a=symbolon1xyz"], "--recipient"),
-        (&["-t", "2", "-n", "3", "--recipient", "novalue"], "expected ID=PUBLIC"),
-        (&["-t", "2", "-n", "3", "--expires-in", "whenever"], "--expires-in"),
-        (&["-t", "2", "-n", "3", "--label", "a\x1b[2Jb"], "control characters"),
-        (&["-t", "2", "-n", "3", "--expires-at", "2001-01-01T00:00:00Z"], "not in the future"),
+        (
+            &["-t", "2", "-n", "3", "--recipient", "a=symbolon1xyz"],
+            "--recipient",
+        ),
+        (
+            &["-t", "2", "-n", "3", "--recipient", "novalue"],
+            "expected ID=PUBLIC",
+        ),
+        (
+            &["-t", "2", "-n", "3", "--expires-in", "whenever"],
+            "--expires-in",
+        ),
+        (
+            &["-t", "2", "-n", "3", "--label", "a\x1b[2Jb"],
+            "control characters",
+        ),
+        (
+            &["-t", "2", "-n", "3", "--expires-at", "2001-01-01T00:00:00Z"],
+            "not in the future",
+        ),
     ];
     for (args, expect) in cases {
         let out = symbolon()
@@ -417,7 +520,16 @@ fn bad_split_arguments_are_refused_before_anything_is_written() {
     let (_, public) = keygen(dir.path(), "only");
     let r = format!("only={public}");
     let out = symbolon()
-        .args(["split", "-t", "2", "-n", "3", "--recipient", &r, "--out-dir"])
+        .args([
+            "split",
+            "-t",
+            "2",
+            "-n",
+            "3",
+            "--recipient",
+            &r,
+            "--out-dir",
+        ])
         .arg(&out_dir)
         .write_stdin("secret")
         .output()
@@ -448,7 +560,11 @@ fn split_never_overwrites_shards_without_force() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("share-1.sym: already exists"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("share-1.sym: already exists"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fs::read(s.share(1)).unwrap(), before);
     symbolon()
         .args(["split", "-t", "3", "-n", "5", "--force", "--in"])
@@ -463,7 +579,12 @@ fn split_never_overwrites_shards_without_force() {
 #[test]
 fn inspect_shows_metadata_but_never_the_share() {
     let s = split(64, &["--label", "db master key", "--expires-in", "30d"]);
-    let out = symbolon().arg("inspect").arg("--json").arg(s.share(4)).output().unwrap();
+    let out = symbolon()
+        .arg("inspect")
+        .arg("--json")
+        .arg(s.share(4))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["index"], 4);
@@ -477,6 +598,9 @@ fn inspect_shows_metadata_but_never_the_share() {
     assert!(json.get("share").is_none() && json.get("payload").is_none());
     let text = symbolon().arg("inspect").arg(s.share(4)).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("share:       4 of 5 (any 3 rebuild)"), "{text}");
+    assert!(
+        text.contains("share:       4 of 5 (any 3 rebuild)"),
+        "{text}"
+    );
     assert!(text.contains("db master key"));
 }
