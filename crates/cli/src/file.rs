@@ -58,6 +58,19 @@ pub(crate) fn refuse_overwrite(path: &Path, force: bool) -> Result<(), CliError>
 
 /// Writes `parts` (concatenated) to `path` atomically with mode 0600.
 pub(crate) fn write_private(path: &Path, parts: &[&[u8]]) -> Result<(), CliError> {
+    write_private_with(path, |f| {
+        for part in parts {
+            f.write_all(part)?;
+        }
+        Ok(())
+    })
+}
+
+/// Lets `fill` write `path`'s content, atomically and with mode 0600.
+pub(crate) fn write_private_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), CliError> {
     let err = |source| CliError::Write {
         path: path.to_owned(),
         source,
@@ -69,9 +82,10 @@ pub(crate) fn write_private(path: &Path, parts: &[&[u8]]) -> Result<(), CliError
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        for part in parts {
-            f.write_all(part)?;
-        }
+        let mut buffered = io::BufWriter::with_capacity(1 << 20, &mut f);
+        fill(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

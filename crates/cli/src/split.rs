@@ -104,7 +104,7 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
         if args.armor {
             file::write_private(path, &[envelope.to_armored().as_bytes()])?;
         } else {
-            file::write_private(path, &[&envelope.encode()])?;
+            file::write_private_with(path, |w| envelope.write_to(w))?;
         }
         bar.inc(envelope.payload_len() as u64);
     }
@@ -166,8 +166,8 @@ fn split_secret(secret: &[u8], scheme: Scheme, t: u16, n: u16) -> Result<Vec<Pay
     match scheme {
         Scheme::Ssms => Ok(ssms::split(secret, t, n, &mut rng)
             .map_err(CliError::Split)?
-            .iter()
-            .map(|s| (u16::from(s.index()), s.to_bytes()))
+            .into_iter()
+            .map(|s| (u16::from(s.index()), s.into_bytes()))
             .collect()),
         _ => Ok(bytes::split(secret, t, n, &mut rng)
             .map_err(CliError::Split)?

@@ -329,6 +329,23 @@ impl Envelope {
         out
     }
 
+    /// Writes the same bytes as [`Envelope::encode`] to `out` without
+    /// building them in memory first (a shard of a large secret can be
+    /// hundreds of megabytes).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `out` returns.
+    pub fn write_to<W: std::io::Write + ?Sized>(&self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(&MAGIC)?;
+        out.write_all(&[FORMAT_VERSION])?;
+        out.write_all(&self.metadata_bytes)?;
+        out.write_all(&self.signer)?;
+        out.write_all(&self.payload.header())?;
+        out.write_all(self.payload.data())?;
+        out.write_all(&self.signature)
+    }
+
     /// Decodes the binary form, strictly: the result re-encodes to exactly
     /// `bytes`. The signature is not checked here (see
     /// [`Envelope::verify_signature`]).
@@ -508,6 +525,17 @@ mod tests {
         let env =
             Envelope::seal(sealed_metadata(&to), SHARE, Some(&to), &dealer, &mut rng(9)).unwrap();
         (dealer, custodian, env)
+    }
+
+    #[test]
+    fn write_to_matches_encode() {
+        let (_, env) = clear();
+        let (_, _, sealed_env) = sealed();
+        for e in [env, sealed_env] {
+            let mut written = Vec::new();
+            e.write_to(&mut written).unwrap();
+            assert_eq!(written, e.encode());
+        }
     }
 
     /// The blinding of a hash-committed clear envelope.

@@ -154,7 +154,7 @@ impl Payload {
     }
 
     /// The payload header: kind, encapsulated key if sealed, data length.
-    fn header(&self) -> Vec<u8> {
+    pub(crate) fn header(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + ENCAPSULATED_KEY_LEN + 8);
         out.push(self.kind());
         if let Self::Sealed {

@@ -352,6 +352,9 @@ fn vector_files_match_the_generator() {
             std::fs::write(data_path(name), &generated).unwrap();
         }
         let stored = std::fs::read_to_string(data_path(name)).unwrap();
-        assert_eq!(stored, generated, "{name} differs from the generator's output");
+        assert_eq!(
+            stored, generated,
+            "{name} differs from the generator's output"
+        );
     }
 }
