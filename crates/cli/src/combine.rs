@@ -77,7 +77,7 @@ pub(crate) fn run(args: &CombineArgs) -> Result<(), CliError> {
             crate::inspect::hex(&first.signer)
         );
     }
-    let secret = rebuild(&good, need)?;
+    let secret = rebuild(good, need)?;
     match &args.out {
         Some(path) => file::write_private(path, &[secret.expose_secret()])?,
         None => {
@@ -189,20 +189,57 @@ fn check(
 }
 
 /// Rebuilds the secret from the first `need` good shards.
-fn rebuild(good: &[Good], need: usize) -> Result<SecretBytes, CliError> {
-    let used = good.get(..need).unwrap_or(good);
+fn rebuild(mut good: Vec<Good>, need: usize) -> Result<SecretBytes, CliError> {
+    good.truncate(need);
+    let used = good;
     let scheme = used.first().map(|g| g.metadata.scheme);
+    // Names the file behind a share index the sharing layer blames.
+    let culprit = |used: &[PathBuf], e: symbolon_sharing::Error| -> CliError {
+        let blamed = match &e {
+            symbolon_sharing::Error::InvalidShare { index }
+            | symbolon_sharing::Error::MixedShares { index }
+            | symbolon_sharing::Error::Malformed { index, .. } => Some(*index),
+            _ => None,
+        };
+        match blamed.and_then(|i| used.get(usize::from(i).wrapping_sub(1))) {
+            Some(path) => CliError::NotEnoughShares {
+                message: format!("{}: {e}", path.display()),
+            },
+            None => CliError::Combine(e),
+        }
+    };
     match scheme {
         Some(Scheme::Ssms) => {
-            let shares = used
-                .iter()
-                .map(|g| {
-                    ssms::Share::from_bytes(&g.payload).map_err(|e| CliError::NotEnoughShares {
+            let mut by_index: Vec<PathBuf> = Vec::new();
+            let mut shares = Vec::with_capacity(used.len());
+            for mut g in used {
+                // Moves the payload out (no copy of a possibly huge fragment);
+                // the key share inside is wiped by `ssms::Share`.
+                let payload = std::mem::take(&mut *g.payload);
+                let share =
+                    ssms::Share::from_vec(payload).map_err(|e| CliError::NotEnoughShares {
                         message: format!("{}: share payload is malformed: {e}", g.path.display()),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            ssms::combine(&shares, need).map_err(CliError::Combine)
+                    })?;
+                if u16::from(share.index()) != g.metadata.index {
+                    return Err(CliError::NotEnoughShares {
+                        message: format!(
+                            "{}: payload holds share {} but the envelope says {}",
+                            g.path.display(),
+                            share.index(),
+                            g.metadata.index
+                        ),
+                    });
+                }
+                let slot = usize::from(share.index());
+                if by_index.len() < slot {
+                    by_index.resize(slot, PathBuf::new());
+                }
+                if let Some(entry) = by_index.get_mut(slot.wrapping_sub(1)) {
+                    *entry = g.path.clone();
+                }
+                shares.push(share);
+            }
+            ssms::combine(&shares, need).map_err(|e| culprit(&by_index, e))
         }
         Some(Scheme::ShamirGf256) => {
             let shares = used
