@@ -100,6 +100,75 @@ pub(crate) fn write_private_with(
     result.map_err(err)
 }
 
+/// A private file (mode 0600) being written in place under a temporary
+/// name; [`PendingFile::commit`] syncs it and renames it into place, and
+/// dropping it uncommitted removes it, so a failure never leaves a partial
+/// file behind.
+pub(crate) struct PendingFile {
+    file: File,
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    /// Creates the temporary file for `path`.
+    pub(crate) fn create(path: &Path) -> Result<Self, CliError> {
+        let tmp = temporary_path(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|source| CliError::Write {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            file,
+            tmp,
+            path: path.to_owned(),
+            committed: false,
+        })
+    }
+
+    /// The open temporary file.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The error for a failed write to this file.
+    pub(crate) fn error(&self, source: io::Error) -> CliError {
+        CliError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Syncs the file and renames it into place (durably).
+    pub(crate) fn commit(mut self) -> Result<(), CliError> {
+        let result = (|| {
+            self.file.sync_all()?;
+            fs::rename(&self.tmp, &self.path)?;
+            self.committed = true;
+            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                File::open(parent)?.sync_all()?;
+            }
+            Ok(())
+        })();
+        result.map_err(|source| self.error(source))
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 fn temporary_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -1,9 +1,13 @@
 //! `symbolon split`: secret → N signed (and optionally sealed) shard files.
 
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
 
 use rand::RngExt as _;
-use symbolon_envelope::{Envelope, Identity, Metadata, Recipient, RecipientInfo, Scheme};
+use symbolon_envelope::{
+    Envelope, Identity, METADATA_OFFSET, Metadata, Recipient, RecipientInfo, Scheme, ShardWriter,
+};
 use symbolon_sharing::{Error as SharingError, bytes, ssms};
 use zeroize::Zeroizing;
 
@@ -57,26 +61,21 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
         file::refuse_overwrite(path, args.force)?;
     }
 
-    let secret = match &args.input {
-        Some(path) => file::read(path)?,
-        None => file::read_stdin()?,
+    let mut source = match &args.input {
+        Some(path) => Source::open(path)?,
+        None => Source::Memory(file::read_stdin()?),
     };
-    if secret.is_empty() {
+    let len = source.len();
+    if len == 0 {
         return Err(CliError::EmptySecret);
     }
-    let total = u64::try_from(secret.len()).unwrap_or(u64::MAX);
+    let total = len;
     let scheme = match args.scheme {
         SchemeArg::Shamir => Scheme::ShamirGf256,
         SchemeArg::Ssms => Scheme::Ssms,
-        SchemeArg::Auto if secret.len() >= ssms::DEFAULT_MIN_SIZE => Scheme::Ssms,
+        SchemeArg::Auto if len >= ssms::DEFAULT_MIN_SIZE as u64 => Scheme::Ssms,
         SchemeArg::Auto => Scheme::ShamirGf256,
     };
-
-    let spinner = progress::spinner("splitting", total);
-    let payloads = split_secret(&secret, scheme, t, n)?;
-    drop(secret);
-    spinner.finish_and_clear();
-
     let template = Metadata {
         split_id: rand::rng().random(),
         key_id: String::new(),
@@ -91,24 +90,37 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
         commitment: [0; 32],
         label: args.label.clone(),
     };
-    let sealing = progress::spinner("sealing", total);
-    let envelopes = seal_all(&template, payloads, &recipients, &dealer)?;
-    sealing.finish_and_clear();
 
-    file::create_dir(&args.out_dir)?;
-    let bar = progress::bytes(
-        "writing",
-        envelopes.iter().map(|e| e.payload_len() as u64).sum(),
-    );
-    for (envelope, path) in envelopes.iter().zip(&paths) {
-        if args.armor {
-            file::write_private(path, &[envelope.to_armored().as_bytes()])?;
-        } else {
-            file::write_private_with(path, |w| envelope.write_to(w))?;
+    if scheme == Scheme::Ssms && recipients.is_empty() && !args.armor {
+        // Clear binary SSMS shards are written piece by piece: memory stays
+        // a few megabytes whatever the secret's size.
+        split_streaming(&mut source, &template, &dealer, &paths, &args.out_dir)?;
+    } else {
+        let secret = source.into_memory()?;
+        let spinner = progress::spinner("splitting", total);
+        let payloads = split_secret(&secret, scheme, t, n)?;
+        drop(secret);
+        spinner.finish_and_clear();
+
+        let sealing = progress::spinner("sealing", total);
+        let envelopes = seal_all(&template, payloads, &recipients, &dealer)?;
+        sealing.finish_and_clear();
+
+        file::create_dir(&args.out_dir)?;
+        let bar = progress::bytes(
+            "writing",
+            envelopes.iter().map(|e| e.payload_len() as u64).sum(),
+        );
+        for (envelope, path) in envelopes.iter().zip(&paths) {
+            if args.armor {
+                file::write_private(path, &[envelope.to_armored().as_bytes()])?;
+            } else {
+                file::write_private_with(path, |w| envelope.write_to(w))?;
+            }
+            bar.inc(envelope.payload_len() as u64);
         }
-        bar.inc(envelope.payload_len() as u64);
+        bar.finish_and_clear();
     }
-    bar.finish_and_clear();
 
     eprintln!(
         "wrote {n} shards to {} ({}; any {t} rebuild the secret{})",
@@ -154,6 +166,219 @@ fn parse_recipients(args: &[String]) -> Result<Vec<(String, Recipient)>, CliErro
         out.push((id.to_owned(), recipient));
     }
     Ok(out)
+}
+
+/// Stripes of plaintext sealed per step of a streaming split (6 MiB at 3-of-5).
+const STRIPES_PER_STEP: usize = 16;
+
+/// Share bytes read back per step when signing a written shard.
+const HASH_BLOCK: usize = 1 << 20;
+
+/// The secret to split: an open file (read piece by piece) or standard
+/// input, read whole (its length must be known before splitting).
+enum Source {
+    File {
+        file: std::fs::File,
+        path: PathBuf,
+        len: u64,
+    },
+    Memory(Zeroizing<Vec<u8>>),
+}
+
+impl Source {
+    fn open(path: &std::path::Path) -> Result<Self, CliError> {
+        let err = |source| CliError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(err)?;
+        let meta = file.metadata().map_err(err)?;
+        if !meta.is_file() {
+            // Not a regular file (a pipe, a device): read it whole.
+            return Ok(Self::Memory(file::read(path)?));
+        }
+        Ok(Self::File {
+            file,
+            path: path.to_owned(),
+            len: meta.len(),
+        })
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Self::File { len, .. } => *len,
+            Self::Memory(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// Fills `buf` with the next bytes of the secret.
+    fn read_exact(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), CliError> {
+        match self {
+            Self::File { file, path, .. } => {
+                file.read_exact(buf).map_err(|source| CliError::Read {
+                    path: path.clone(),
+                    source,
+                })
+            }
+            Self::Memory(bytes) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let src = bytes
+                    .get(start..start.saturating_add(buf.len()))
+                    .ok_or(CliError::EmptySecret)?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+        }
+    }
+
+    fn into_memory(self) -> Result<Zeroizing<Vec<u8>>, CliError> {
+        match self {
+            Self::File { path, .. } => file::read(&path),
+            Self::Memory(bytes) => Ok(bytes),
+        }
+    }
+}
+
+/// One shard being written: its envelope writer and its temporary file.
+struct Pending {
+    index: u16,
+    writer: ShardWriter,
+    file: file::PendingFile,
+    /// Where the share starts in the file.
+    share_offset: u64,
+}
+
+/// Splits with SSMS piece by piece into clear binary shard files: seals a
+/// few stripes at a time into every temporary shard file, then fills in
+/// each share's header, hashes each share back from the file for the
+/// commitment and signature, and writes those in place.
+fn split_streaming(
+    source: &mut Source,
+    template: &Metadata,
+    dealer: &Identity,
+    paths: &[PathBuf],
+    out_dir: &std::path::Path,
+) -> Result<(), CliError> {
+    let (t, n) = (
+        usize::from(template.threshold),
+        usize::from(template.shares),
+    );
+    let len = source.len();
+    let mut rng = rand::rng();
+    let mut splitter = ssms::Splitter::new(len, t, n, &mut rng).map_err(CliError::Split)?;
+    let header_len = splitter.header_len();
+    let share_len = (header_len + splitter.fragment_len()) as u64;
+
+    file::create_dir(out_dir)?;
+    let mut pending = Vec::with_capacity(n);
+    for (i, path) in (1..=template.shares).zip(paths) {
+        let mut metadata = template.clone();
+        metadata.index = i;
+        let seal_err = |source| CliError::Seal { index: i, source };
+        let writer = ShardWriter::new(metadata, share_len, dealer, &mut rng).map_err(seal_err)?;
+        let head = writer.head().map_err(seal_err)?;
+        let file = file::PendingFile::create(path)?;
+        let mut f = file.file();
+        f.write_all(&head)
+            .and_then(|()| f.write_all(&vec![0u8; header_len]))
+            .map_err(|e| file.error(e))?;
+        pending.push(Pending {
+            index: i,
+            writer,
+            share_offset: head.len() as u64,
+            file,
+        });
+    }
+
+    let bar = progress::bytes("splitting", len);
+    let step = splitter.stripe_len().saturating_mul(STRIPES_PER_STEP);
+    let mut plain = Zeroizing::new(vec![0u8; step.min(usize::try_from(len).unwrap_or(step))]);
+    let mut pieces: Vec<Vec<u8>> = vec![Vec::new(); n];
+    let mut offset = 0u64;
+    while splitter.remaining() > 0 {
+        let take = splitter.remaining().min(step);
+        let plain = plain.get_mut(..take).ok_or(CliError::EmptySecret)?;
+        source.read_exact(offset, plain)?;
+        let piece_len = splitter.piece_len(take).map_err(CliError::Split)?;
+        for piece in &mut pieces {
+            piece.resize(piece_len, 0);
+        }
+        let mut refs: Vec<&mut [u8]> = pieces.iter_mut().map(Vec::as_mut_slice).collect();
+        splitter.seal(plain, &mut refs).map_err(CliError::Split)?;
+        // The pieces are ciphertext: written without wiping.
+        for (p, piece) in pending.iter().zip(&pieces) {
+            let mut f = p.file.file();
+            f.write_all(piece).map_err(|e| p.file.error(e))?;
+        }
+        offset += take as u64;
+        bar.inc(take as u64);
+    }
+    bar.finish_and_clear();
+    let headers = splitter.finish().map_err(CliError::Split)?;
+
+    let signing = progress::spinner("signing", len);
+    let finish_one = |(p, header): (Pending, ssms::ShareHeader)| -> Result<(), CliError> {
+        let Pending {
+            index,
+            mut writer,
+            file,
+            share_offset,
+        } = p;
+        let f = file.file();
+        let header = header.to_bytes().map_err(CliError::Split)?;
+        f.write_all_at(&header, share_offset)
+            .map_err(|e| file.error(e))?;
+        let mut block = vec![0u8; HASH_BLOCK];
+        let mut at = share_offset;
+        let end = share_offset + share_len;
+        writer.update(&header);
+        at += header.len() as u64;
+        while at < end {
+            let take = usize::try_from(end - at)
+                .unwrap_or(HASH_BLOCK)
+                .min(HASH_BLOCK);
+            let block = block.get_mut(..take).unwrap_or_default();
+            f.read_exact_at(block, at).map_err(|e| file.error(e))?;
+            writer.update(block);
+            at += take as u64;
+        }
+        let tail = writer
+            .finish(dealer)
+            .map_err(|source| CliError::Seal { index, source })?;
+        f.write_all_at(&tail.metadata_bytes, METADATA_OFFSET)
+            .and_then(|()| f.write_all_at(&tail.signature, end))
+            .map_err(|e| file.error(e))?;
+        file.commit()
+    };
+    let jobs: Vec<(Pending, ssms::ShareHeader)> = pending.into_iter().zip(headers).collect();
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_worker = jobs.len().div_ceil(workers).max(1);
+    let mut batches: Vec<Vec<(Pending, ssms::ShareHeader)>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        batches.push(jobs.by_ref().take(per_worker).collect());
+    }
+    let results: Vec<Result<(), CliError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = batches
+            .into_iter()
+            .map(|batch| scope.spawn(move || batch.into_iter().map(finish_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(CliError::Seal {
+                        index: 0,
+                        source: symbolon_envelope::Error::InvalidMetadata {
+                            reason: "a signing worker failed",
+                        },
+                    })]
+                })
+            })
+            .collect()
+    });
+    signing.finish_and_clear();
+    results.into_iter().collect()
 }
 
 /// One share ready for its envelope: its index and its encoded payload.

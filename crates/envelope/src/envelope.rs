@@ -39,7 +39,7 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Domain-separation prefix of the signed message.
 pub const SIGNATURE_DOMAIN: &[u8] = b"symbolon shard signature v1";
 
-const SIGNATURE_LEN: usize = 64;
+pub(crate) const SIGNATURE_LEN: usize = 64;
 
 /// A signed shard: metadata, the share (clear or HPKE-sealed), the dealer's
 /// Ed25519 public key and signature.
@@ -173,7 +173,7 @@ impl Envelope {
             )?,
         };
         let signer = dealer.recipient().signing_key_bytes();
-        let signature = dealer.sign(&signed_message(&metadata_bytes, &signer, &payload));
+        let signature = dealer.sign(&signed_message_of(&metadata_bytes, &signer, &payload));
         Ok(Envelope {
             metadata,
             metadata_bytes,
@@ -233,7 +233,7 @@ impl Envelope {
 
     /// The exact message the signature covers (see the module docs).
     pub fn signed_message(&self) -> Vec<u8> {
-        signed_message(&self.metadata_bytes, &self.signer, &self.payload)
+        signed_message_of(&self.metadata_bytes, &self.signer, &self.payload)
     }
 
     /// Checks the Ed25519 signature with `verify_strict` (canonical `S`, no
@@ -447,14 +447,24 @@ impl Envelope {
 }
 
 /// `SIGNATURE_DOMAIN || metadata || signer || kind || payload digest`.
-fn signed_message(metadata_bytes: &[u8], signer: &[u8; 32], payload: &Payload) -> Vec<u8> {
+fn signed_message_of(metadata_bytes: &[u8], signer: &[u8; 32], payload: &Payload) -> Vec<u8> {
+    signed_message(metadata_bytes, signer, payload.kind(), &payload.digest())
+}
+
+/// `SIGNATURE_DOMAIN || metadata || signer || kind || digest`.
+pub(crate) fn signed_message(
+    metadata_bytes: &[u8],
+    signer: &[u8; 32],
+    kind: u8,
+    digest: &[u8; 32],
+) -> Vec<u8> {
     let mut message =
         Vec::with_capacity(SIGNATURE_DOMAIN.len() + metadata_bytes.len() + 32 + 1 + 32);
     message.extend_from_slice(SIGNATURE_DOMAIN);
     message.extend_from_slice(metadata_bytes);
     message.extend_from_slice(signer);
-    message.push(payload.kind());
-    message.extend_from_slice(&payload.digest());
+    message.push(kind);
+    message.extend_from_slice(digest);
     message
 }
 
@@ -476,6 +486,65 @@ fn check_commitment(metadata: &Metadata, plaintext: &[u8]) -> Result<(), Error> 
         Ok(())
     } else {
         Err(Error::CommitmentMismatch)
+    }
+}
+
+/// Checks a shard plaintext (`blinding || share`, as
+/// [`Envelope::open_plaintext`] returns it) against `metadata.commitment`,
+/// in constant time. Lets a party that kept only the public metadata (a
+/// coordinator) verify a share a custodian later releases to it.
+///
+/// # Errors
+///
+/// [`Error::EmptyShare`] if the plaintext is too short,
+/// [`Error::CommitmentMismatch`] if it does not match. Always `Ok` for
+/// schemes that are not hash-committed.
+pub fn verify_plaintext(metadata: &Metadata, plaintext: &[u8]) -> Result<(), Error> {
+    check_commitment(metadata, plaintext)
+}
+
+impl Envelope {
+    /// Like [`Envelope::open`], but returns the whole verified plaintext,
+    /// `blinding || share` for hash-committed schemes, so that it can be
+    /// handed on (sealed) to a party that checks it with
+    /// [`verify_plaintext`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Envelope::open`].
+    ///
+    /// # Security
+    ///
+    /// The blinding is as secret as the share. Fails closed.
+    pub fn open_plaintext(&self, identity: Option<&Identity>) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let share = self.open(identity)?;
+        let blinding_len = self.metadata.scheme.blinding_len();
+        if blinding_len == 0 {
+            return Ok(share);
+        }
+        // `open` checked the commitment over exactly this blinding and share.
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(blinding_len + share.len()));
+        match &self.payload {
+            Payload::Clear(clear) => {
+                plaintext.extend_from_slice(clear.get(..blinding_len).ok_or(Error::EmptyShare)?)
+            }
+            Payload::Sealed {
+                encapsulated_key,
+                ciphertext,
+            } => {
+                let identity = identity.ok_or(Error::IdentityRequired)?;
+                let opened = Payload::open_sealed(
+                    encapsulated_key,
+                    ciphertext,
+                    identity,
+                    &self.metadata_bytes,
+                )?;
+                plaintext.extend_from_slice(opened.get(..blinding_len).ok_or(Error::EmptyShare)?);
+            }
+        }
+        plaintext.extend_from_slice(&share);
+        check_commitment(&self.metadata, &plaintext)?;
+        Ok(plaintext)
     }
 }
 
@@ -748,7 +817,7 @@ mod tests {
             .unwrap(),
         };
         let signer = dealer.recipient().signing_key_bytes();
-        let signature = dealer.sign(&signed_message(&metadata_bytes, &signer, &payload));
+        let signature = dealer.sign(&signed_message_of(&metadata_bytes, &signer, &payload));
         let env = Envelope {
             metadata,
             metadata_bytes,

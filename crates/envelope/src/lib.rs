@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | [`identity`] | [`Identity`] (X25519 + Ed25519 secret keys, armored file) and [`Recipient`] (`symbolon1...` bech32m string) |
 //! | [`metadata`] | [`Metadata`], [`Scheme`], [`RecipientInfo`], [`share_commitment`] (blinded, [`BLINDING_LEN`]) and the canonical metadata encoding |
-//! | crate root | [`Envelope`]: seal, sign, encode, decode, verify, open, armor |
+//! | crate root | [`Envelope`]: seal, sign, encode, decode, verify, open, armor; [`ShardWriter`], [`EnvelopeHead`], [`PayloadCheck`]: the same clear envelopes written and checked piece by piece |
 //!
 //! # Standards
 //!
@@ -22,10 +22,14 @@ mod error;
 pub mod identity;
 pub mod metadata;
 mod payload;
+mod stream;
 mod wire;
 
-pub use envelope::{Envelope, FORMAT_VERSION, MAGIC, SIGNATURE_DOMAIN};
+pub use envelope::{Envelope, FORMAT_VERSION, MAGIC, SIGNATURE_DOMAIN, verify_plaintext};
 pub use error::Error;
 pub use identity::{Identity, Recipient};
 pub use metadata::{BLINDING_LEN, Metadata, RecipientInfo, Scheme, share_commitment};
 pub use payload::HPKE_INFO;
+pub use stream::{
+    CheckedPayload, EnvelopeHead, METADATA_OFFSET, PayloadCheck, ShardTail, ShardWriter,
+};

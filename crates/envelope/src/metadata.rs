@@ -364,6 +364,16 @@ pub fn share_commitment(
     blinding: &[u8; BLINDING_LEN],
     share: &[u8],
 ) -> [u8; 32] {
+    let mut hasher = commitment_hasher(metadata, blinding);
+    hasher.update(share);
+    *hasher.finalize().as_bytes()
+}
+
+/// [`share_commitment`]'s hasher before the share bytes, which follow.
+pub(crate) fn commitment_hasher(
+    metadata: &Metadata,
+    blinding: &[u8; BLINDING_LEN],
+) -> blake3::Hasher {
     // Fixed-length fields first and the share last: the input is
     // unambiguous without length prefixes. Hashed in place, no copy.
     let mut hasher = blake3::Hasher::new_derive_key(SHARE_COMMITMENT_CONTEXT);
@@ -372,8 +382,7 @@ pub fn share_commitment(
     hasher.update(&[metadata.scheme.code()]);
     hasher.update(&metadata.index.to_be_bytes());
     hasher.update(blinding);
-    hasher.update(share);
-    *hasher.finalize().as_bytes()
+    hasher
 }
 
 #[cfg(test)]

@@ -42,9 +42,9 @@ pub(crate) const ENCAPSULATED_KEY_LEN: usize = 32;
 pub(crate) const TAG_LEN: usize = 16;
 
 /// Payload kind byte: share in the clear.
-const KIND_CLEAR: u8 = 0;
+pub(crate) const KIND_CLEAR: u8 = 0;
 /// Payload kind byte: HPKE-sealed share.
-const KIND_HPKE: u8 = 1;
+pub(crate) const KIND_HPKE: u8 = 1;
 
 /// BLAKE3 `derive_key` context of the payload digest that is signed.
 const PAYLOAD_DIGEST_CONTEXT: &str = "symbolon shard payload v1";
@@ -187,8 +187,14 @@ impl Payload {
     /// payload digest that the signature covers, computed without copying
     /// the payload.
     pub(crate) fn digest(&self) -> [u8; 32] {
-        let mut hasher = blake3::Hasher::new_derive_key(PAYLOAD_DIGEST_CONTEXT);
-        hasher.update(&self.header());
+        let encapsulated_key = match self {
+            Self::Clear(_) => None,
+            Self::Sealed {
+                encapsulated_key, ..
+            } => Some(encapsulated_key),
+        };
+        let mut hasher =
+            digest_hasher(self.is_sealed(), encapsulated_key, self.data().len() as u64);
         hasher.update(self.data());
         *hasher.finalize().as_bytes()
     }
@@ -228,6 +234,22 @@ impl Payload {
             }),
         }
     }
+}
+
+/// The payload digest's hasher after the payload header (kind, encapsulated
+/// key if sealed, data length); the data bytes follow.
+pub(crate) fn digest_hasher(
+    sealed: bool,
+    encapsulated_key: Option<&[u8; ENCAPSULATED_KEY_LEN]>,
+    data_len: u64,
+) -> blake3::Hasher {
+    let mut hasher = blake3::Hasher::new_derive_key(PAYLOAD_DIGEST_CONTEXT);
+    hasher.update(&[if sealed { KIND_HPKE } else { KIND_CLEAR }]);
+    if let Some(key) = encapsulated_key {
+        hasher.update(key);
+    }
+    hasher.update(&data_len.to_be_bytes());
+    hasher
 }
 
 /// Whether `pk` is an X25519 public key HPKE can encrypt to, i.e. not of

@@ -16,6 +16,11 @@ impl<'a> Reader<'a> {
         Self { rest: bytes }
     }
 
+    /// How many bytes are left.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     /// The next `len` bytes.
     pub(crate) fn take(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], Error> {
         let (head, tail) = self

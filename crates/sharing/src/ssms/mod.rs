@@ -62,23 +62,23 @@
 //! ciphertext. [`combine`] writes plaintext only into the returned
 //! [`SecretBytes`], which is wiped if combining fails.
 
+mod combiner;
 mod dispersal;
 mod layout;
 mod share;
+mod splitter;
 mod stream;
-
-use std::sync::Arc;
 
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit};
 use rand_core::CryptoRng;
 use rayon::prelude::*;
-use zeroize::Zeroizing;
 
-use self::dispersal::{DecodePlan, Scratch, ShardDigest};
-use self::layout::{Layout, LayoutError, MAX_SEGMENTS, Params};
-pub use self::share::Share;
-use self::share::{Fingerprint, KEY_LEN, fingerprint};
-use crate::{Error, MAX_SHARES, SecretBytes, bytes};
+pub use self::combiner::{Combiner, FragmentCheck};
+use self::dispersal::{DecodePlan, Scratch};
+use self::layout::Layout;
+pub use self::share::{Share, ShareHeader};
+pub use self::splitter::Splitter;
+use crate::{Error, SecretBytes, bytes};
 
 /// Version byte of the [`Share`] encoding, and the scheme version bound into
 /// the associated data and the fingerprints.
@@ -146,80 +146,30 @@ pub(crate) fn split_with_layout<R: CryptoRng + ?Sized>(
     stripe_segments: usize,
     rng: &mut R,
 ) -> Result<Vec<Share>, Error> {
-    if shares > MAX_SHARES {
-        return Err(Error::TooManyShares {
-            shares,
-            max: MAX_SHARES,
-        });
-    }
-    if threshold == 0 || threshold > shares {
-        return Err(Error::InvalidThreshold { threshold, shares });
-    }
-    if secret.is_empty() {
-        return Err(Error::EmptySecret);
-    }
-    let internal = |operation| move |_| Error::Internal { operation };
-    let len = u64::try_from(secret.len()).map_err(internal("secret length"))?;
-    let params = Params {
-        threshold: u8::try_from(threshold).map_err(internal("threshold"))?,
-        shares: u8::try_from(shares).map_err(internal("share count"))?,
-        secret_len: len,
-        segment_size: u32::try_from(segment_size).map_err(internal("segment size"))?,
-        stripe_segments: u32::try_from(stripe_segments).map_err(internal("stripe size"))?,
-    };
-    let layout = Layout::new(params).map_err(|e| match e {
-        LayoutError::TooLong => Error::SecretTooLong {
-            len,
-            max: MAX_SEGMENTS.saturating_mul(u64::from(params.segment_size)),
-        },
-        LayoutError::Invalid(_) => Error::Internal {
-            operation: "stripe layout",
-        },
+    let len = u64::try_from(secret.len()).map_err(|_| Error::Internal {
+        operation: "secret length",
     })?;
-
-    let mut key = Zeroizing::new([0u8; KEY_LEN]);
-    rng.fill_bytes(key.as_mut_slice());
-    let key_shares = bytes::split(key.as_slice(), threshold, shares, rng)?;
-    let cipher = new_cipher(key.as_slice())?;
-    drop(key);
-
-    let (fragments, digests) = seal_and_disperse(&cipher, &layout, secret)?;
-    drop(cipher);
-    // Fragment `i` belongs to share index `i + 1`, as do the key shares.
-    if key_shares
-        .iter()
-        .enumerate()
-        .any(|(i, key_share)| usize::from(key_share.index()) != i + 1)
+    let mut splitter =
+        Splitter::with_layout(len, threshold, shares, segment_size, stripe_segments, rng)?;
+    let header_len = splitter.header_len();
+    let data_len = header_len
+        .checked_add(splitter.fragment_len())
+        .ok_or(Error::Internal {
+            operation: "fragment length",
+        })?;
+    let mut fragments: Vec<Vec<u8>> = (0..shares).map(|_| vec![0u8; data_len]).collect();
     {
-        return Err(Error::Internal {
-            operation: "key share order",
-        });
+        let mut chunks: Vec<&mut [u8]> = fragments
+            .iter_mut()
+            .map(|f| f.get_mut(header_len..).unwrap_or_default())
+            .collect();
+        splitter.seal(secret, &mut chunks)?;
     }
-
-    let fingerprints: Arc<[Fingerprint]> = key_shares
-        .iter()
-        .enumerate()
-        .map(|(i, key_share)| {
-            fingerprint(
-                &params,
-                key_share.index(),
-                key_share.expose_secret(),
-                digests.iter().filter_map(|stripe| stripe.get(i)),
-            )
-        })
-        .collect();
-    Ok(key_shares
+    let headers = splitter.finish()?;
+    Ok(headers
         .into_iter()
         .zip(fragments)
-        .map(|(key_share, fragment)| {
-            Share::from_parts(
-                key_share.index(),
-                params,
-                SecretBytes::from_slice(key_share.expose_secret()),
-                Arc::clone(&fingerprints),
-                fragment,
-            )
-        })
+        .map(|(header, fragment)| header.into_share(fragment))
         .collect())
 }
 
@@ -232,61 +182,6 @@ fn new_cipher(key: &[u8]) -> Result<ChaCha20Poly1305, Error> {
         operation: "key length",
     })?;
     Ok(ChaCha20Poly1305::new(key))
-}
-
-/// The sealed, dispersed fragments (one per share, each behind room for the
-/// share's header) and the digest of every shard (`[stripe][share]`).
-type Dispersed = (Vec<Vec<u8>>, Vec<Vec<ShardDigest>>);
-
-/// Seals `secret` and disperses it into `n` fragments, stripe by stripe in parallel.
-fn seal_and_disperse(
-    cipher: &ChaCha20Poly1305,
-    layout: &Layout,
-    secret: &[u8],
-) -> Result<Dispersed, Error> {
-    let aad = stream::associated_data(layout.params());
-    let header_len = share::header_len(layout.params().shares);
-    let data_len = header_len
-        .checked_add(layout.fragment_len())
-        .ok_or(Error::Internal {
-            operation: "fragment length",
-        })?;
-    let mut fragments: Vec<Vec<u8>> = (0..layout.shares()).map(|_| vec![0u8; data_len]).collect();
-    // Each stripe gets its own shard of every fragment to write to.
-    let mut chunks: Vec<Vec<&mut [u8]>> = (0..layout.stripes())
-        .map(|_| Vec::with_capacity(layout.shares()))
-        .collect();
-    for fragment in &mut fragments {
-        let fragment = fragment.get_mut(header_len..).unwrap_or_default();
-        for (stripe, chunk) in chunks
-            .iter_mut()
-            .zip(fragment.chunks_mut(layout.full_shard()))
-        {
-            stripe.push(chunk);
-        }
-    }
-    let plains = secret.par_chunks(layout.stripe_plain());
-    if plains.len() != chunks.len() {
-        return Err(Error::Internal {
-            operation: "stripe layout",
-        });
-    }
-    let digests = plains
-        .zip(chunks.into_par_iter())
-        .enumerate()
-        .map_init(Scratch::default, |scratch, (s, (plain, mut shards))| {
-            dispersal::seal_stripe(
-                cipher,
-                &aad,
-                layout,
-                &layout.stripe(s),
-                plain,
-                &mut shards,
-                scratch,
-            )
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok((fragments, digests))
 }
 
 /// Rebuilds the secret from at least `threshold` shares of one split.
@@ -315,49 +210,13 @@ fn seal_and_disperse(
 /// rebuilt key). On any error nothing is returned and the partial plaintext
 /// is wiped.
 pub fn combine(shares: &[Share], threshold: usize) -> Result<SecretBytes, Error> {
-    if threshold == 0 {
-        return Err(Error::InvalidThreshold {
-            threshold,
-            shares: shares.len(),
-        });
-    }
-    let need = threshold;
-    if shares.len() < need {
-        return Err(Error::NotEnoughShares {
-            have: shares.len(),
-            need,
-        });
-    }
-    let reference = majority_split_id(shares)?;
-    if let Some(odd) = shares.iter().find(|s| s.split_id() != reference) {
-        return Err(Error::MixedShares { index: odd.index() });
-    }
-    let first = shares
-        .first()
-        .ok_or(Error::NotEnoughShares { have: 0, need })?;
-    if first.threshold() != threshold {
-        return Err(Error::MixedShares {
-            index: first.index(),
-        });
-    }
-    let mut seen = [false; 256];
-    for share in shares {
-        let slot = seen
-            .get_mut(usize::from(share.index()))
-            .ok_or(Error::InvalidIndex {
-                index: usize::from(share.index()),
-            })?;
-        if *slot {
-            return Err(Error::DuplicateIndex {
-                index: share.index(),
-            });
-        }
-        *slot = true;
-    }
-    let mut used: Vec<&Share> = shares.iter().collect();
-    used.sort_unstable_by_key(|s| s.index());
-    used.truncate(threshold);
-
+    let used = select(shares, threshold, |s| {
+        (s.index(), s.threshold(), s.split_id())
+    })?;
+    let first = used.first().ok_or(Error::NotEnoughShares {
+        have: 0,
+        need: threshold,
+    })?;
     let layout = Layout::new(*first.params()).map_err(|_| Error::Internal {
         operation: "share parameters",
     })?;
@@ -373,12 +232,64 @@ pub fn combine(shares: &[Share], threshold: usize) -> Result<SecretBytes, Error>
     }
 }
 
-/// The split identifier carried by most of `shares` (the earliest on a tie).
-fn majority_split_id(shares: &[Share]) -> Result<[u8; 32], Error> {
+/// Checks that `items` (of which `key` gives the index, threshold and split
+/// identifier) are at least `threshold` distinct shares of one split, and
+/// returns the `threshold` of them with the lowest indices, sorted by index.
+/// The errors are those of [`combine`].
+pub(crate) fn select<T>(
+    items: &[T],
+    threshold: usize,
+    key: impl Fn(&T) -> (u8, usize, [u8; 32]),
+) -> Result<Vec<&T>, Error> {
+    if threshold == 0 {
+        return Err(Error::InvalidThreshold {
+            threshold,
+            shares: items.len(),
+        });
+    }
+    if items.len() < threshold {
+        return Err(Error::NotEnoughShares {
+            have: items.len(),
+            need: threshold,
+        });
+    }
+    let reference = majority_split_id(items, |s| key(s).2)?;
+    if let Some(odd) = items.iter().find(|s| key(s).2 != reference) {
+        return Err(Error::MixedShares { index: key(odd).0 });
+    }
+    let need = threshold;
+    let first = items
+        .first()
+        .ok_or(Error::NotEnoughShares { have: 0, need })?;
+    let (first_index, first_threshold, _) = key(first);
+    if first_threshold != threshold {
+        return Err(Error::MixedShares { index: first_index });
+    }
+    let mut seen = [false; 256];
+    for item in items {
+        let index = key(item).0;
+        let slot = seen
+            .get_mut(usize::from(index))
+            .ok_or(Error::InvalidIndex {
+                index: usize::from(index),
+            })?;
+        if *slot {
+            return Err(Error::DuplicateIndex { index });
+        }
+        *slot = true;
+    }
+    let mut used: Vec<&T> = items.iter().collect();
+    used.sort_unstable_by_key(|s| key(s).0);
+    used.truncate(threshold);
+    Ok(used)
+}
+
+/// The split identifier carried by most of `items` (the earliest on a tie).
+fn majority_split_id<T>(items: &[T], id_of: impl Fn(&T) -> [u8; 32]) -> Result<[u8; 32], Error> {
     let mut best: Option<([u8; 32], usize)> = None;
-    for share in shares {
-        let id = share.split_id();
-        let count = shares.iter().filter(|s| s.split_id() == id).count();
+    for item in items {
+        let id = id_of(item);
+        let count = items.iter().filter(|s| id_of(s) == id).count();
         if best.is_none_or(|(_, most)| count > most) {
             best = Some((id, count));
         }
@@ -429,9 +340,12 @@ fn open(layout: &Layout, used: &[&Share]) -> Result<SecretBytes, Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::dispersal::ShardDigest;
+    use super::share::{Fingerprint, fingerprint};
     use super::*;
     use rand_chacha::ChaCha20Rng;
     use rand_core::{Rng, SeedableRng};
+    use std::sync::Arc;
 
     fn random_secret(len: usize, seed: u64) -> Vec<u8> {
         let mut secret = vec![0u8; len];

@@ -156,6 +156,215 @@ fn wipe_key_share(bytes: &mut [u8]) {
     }
 }
 
+/// Writes the encoded header of share `index` (everything before a fragment
+/// of `fragment_len` bytes) to `out`, which is exactly [`header_len`] bytes long.
+fn write_header(
+    index: u8,
+    params: &Params,
+    key_share: &SecretBytes,
+    fingerprints: &[Fingerprint],
+    fragment_len: usize,
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let params = params.encode();
+    let (version, rest) = params.split_at(1);
+    let fragment_len = u64::try_from(fragment_len).map_err(|_| Error::Internal {
+        operation: "fragment length",
+    })?;
+    let mut parts: Vec<&[u8]> = vec![version, core::slice::from_ref(&index), rest];
+    parts.push(key_share.expose_secret());
+    parts.extend(fingerprints.iter().map(|f| f.as_slice()));
+    let fragment_len = fragment_len.to_be_bytes();
+    parts.push(&fragment_len);
+    let mut rest = out;
+    for part in parts {
+        let (head, tail) = rest
+            .split_at_mut_checked(part.len())
+            .ok_or(Error::Internal {
+                operation: "share header",
+            })?;
+        head.copy_from_slice(part);
+        rest = tail;
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Internal {
+            operation: "share header",
+        })
+    }
+}
+
+/// Everything of a share but its fragment: its index, the split's
+/// parameters, its key share (secret) and the fingerprints of all shares.
+///
+/// [`super::Splitter::finish`] returns one per share, to be written in
+/// front of the fragment the splitter wrote piece by piece;
+/// [`ShareHeader::parse`] reads one from the start of an encoding without
+/// the fragment, for [`super::Combiner`].
+#[derive(Clone)]
+pub struct ShareHeader {
+    index: u8,
+    params: Params,
+    key_share: SecretBytes,
+    fingerprints: Arc<[Fingerprint]>,
+    split_id: [u8; 32],
+}
+
+impl ShareHeader {
+    pub(crate) fn new(
+        index: u8,
+        params: Params,
+        key_share: SecretBytes,
+        fingerprints: Arc<[Fingerprint]>,
+    ) -> Self {
+        let split_id = split_id(&params, &fingerprints);
+        Self {
+            index,
+            params,
+            key_share,
+            fingerprints,
+            split_id,
+        }
+    }
+
+    /// Decodes the header at the start of a share encoding ([`Share::to_bytes`])
+    /// from `prefix`, its first bytes (at least [`ShareHeader::encoded_len`]
+    /// of them; more are ignored), given the length `total_len` of the whole
+    /// encoding.
+    ///
+    /// # Errors
+    ///
+    /// As [`Share::from_bytes`] for the same encoding: [`Error::Malformed`]
+    /// for an unknown version, a bad index or parameters, a fragment length
+    /// that does not match them, or a `total_len` that is too short
+    /// (truncation) or too long (trailing bytes).
+    pub fn parse(prefix: &[u8], total_len: u64) -> Result<Self, Error> {
+        let header = parse_header(prefix, total_len)?;
+        Ok(Self::new(
+            header.index,
+            header.params,
+            header.key_share,
+            header.fingerprints,
+        ))
+    }
+
+    /// The share's index (`1..=n`; public).
+    pub fn index(&self) -> u8 {
+        self.index
+    }
+
+    /// The threshold `t` of the split (public).
+    pub fn threshold(&self) -> usize {
+        usize::from(self.params.threshold)
+    }
+
+    /// The number of shares `n` of the split (public).
+    pub fn share_count(&self) -> usize {
+        usize::from(self.params.shares)
+    }
+
+    /// Length of the shared secret in bytes (public).
+    pub fn secret_len(&self) -> u64 {
+        self.params.secret_len
+    }
+
+    /// The split identifier (see [`Share::split_id`]).
+    pub fn split_id(&self) -> [u8; 32] {
+        self.split_id
+    }
+
+    /// Length of the encoded header, the offset of the fragment in the encoding.
+    pub fn encoded_len(&self) -> usize {
+        header_len(self.params.shares)
+    }
+
+    /// Length of the fragment that follows the header.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] if the parameters are invalid (impossible for a
+    /// parsed or freshly made header).
+    pub fn fragment_len(&self) -> Result<usize, Error> {
+        Ok(self.layout()?.fragment_len())
+    }
+
+    /// The encoded header, to be followed by the fragment. Zeroized on drop,
+    /// as it contains the key share.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] if the parameters are invalid (impossible for a
+    /// parsed or freshly made header).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let mut out = Zeroizing::new(vec![0u8; self.encoded_len()]);
+        write_header(
+            self.index,
+            &self.params,
+            &self.key_share,
+            &self.fingerprints,
+            self.fragment_len()?,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    /// Starts checking a fragment, fed piece by piece, against this share's
+    /// fingerprint (what [`Share::verify`] does for a whole share).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] if the parameters are invalid.
+    pub fn fragment_check(&self) -> Result<super::FragmentCheck, Error> {
+        super::FragmentCheck::new(self, &self.layout()?)
+    }
+
+    pub(crate) fn layout(&self) -> Result<Layout, Error> {
+        Layout::new(self.params).map_err(|_| Error::Internal {
+            operation: "share parameters",
+        })
+    }
+
+    pub(crate) fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub(crate) fn key_share(&self) -> &SecretBytes {
+        &self.key_share
+    }
+
+    /// Whether `fingerprint` is the one the split recorded for this share,
+    /// compared in constant time.
+    pub(crate) fn matches_fingerprint(&self, fingerprint: &Fingerprint) -> bool {
+        self.fingerprints
+            .get(usize::from(self.index).wrapping_sub(1))
+            .is_some_and(|expected| bool::from(fingerprint.ct_eq(expected)))
+    }
+
+    /// The share with `data` (room for the header, then the fragment).
+    pub(crate) fn into_share(self, data: Vec<u8>) -> Share {
+        Share::from_parts(
+            self.index,
+            self.params,
+            self.key_share,
+            self.fingerprints,
+            data,
+        )
+    }
+}
+
+impl core::fmt::Debug for ShareHeader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ShareHeader")
+            .field("index", &self.index)
+            .field("threshold", &self.params.threshold)
+            .field("shares", &self.params.shares)
+            .field("secret_len", &self.params.secret_len)
+            .field("key_share", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
 /// The decoded header of an encoding whose length has been checked.
 struct Header {
     index: u8,
@@ -304,33 +513,14 @@ impl Share {
     /// Writes the encoded header (everything before a fragment of
     /// `fragment_len` bytes) to `out`, which is exactly [`header_len`] bytes long.
     fn write_header(&self, fragment_len: usize, out: &mut [u8]) -> Result<(), Error> {
-        let params = self.params.encode();
-        let (version, rest) = params.split_at(1);
-        let fragment_len = u64::try_from(fragment_len).map_err(|_| Error::Internal {
-            operation: "fragment length",
-        })?;
-        let mut parts: Vec<&[u8]> = vec![version, core::slice::from_ref(&self.index), rest];
-        parts.push(self.key_share.expose_secret());
-        parts.extend(self.fingerprints.iter().map(|f| f.as_slice()));
-        let fragment_len = fragment_len.to_be_bytes();
-        parts.push(&fragment_len);
-        let mut rest = out;
-        for part in parts {
-            let (head, tail) = rest
-                .split_at_mut_checked(part.len())
-                .ok_or(Error::Internal {
-                    operation: "share header",
-                })?;
-            head.copy_from_slice(part);
-            rest = tail;
-        }
-        if rest.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Internal {
-                operation: "share header",
-            })
-        }
+        write_header(
+            self.index,
+            &self.params,
+            &self.key_share,
+            &self.fingerprints,
+            fragment_len,
+            out,
+        )
     }
 
     /// The canonical encoding (see the module docs), as a copy. Zeroized on
@@ -370,7 +560,7 @@ impl Share {
     /// trailing bytes. Only the structure is checked here; see
     /// [`Share::verify`] for the fingerprint.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let header = parse_header(bytes)?;
+        let header = parse_header(bytes, bytes.len() as u64)?;
         let mut data = bytes.to_vec();
         wipe_key_share(&mut data);
         Ok(Self::from_header(header, data))
@@ -384,7 +574,7 @@ impl Share {
     ///
     /// As [`Share::from_bytes`].
     pub fn from_vec(mut bytes: Vec<u8>) -> Result<Self, Error> {
-        let header = parse_header(&bytes);
+        let header = parse_header(&bytes, bytes.len() as u64);
         wipe_key_share(&mut bytes);
         Ok(Self::from_header(header?, bytes))
     }
@@ -400,9 +590,9 @@ impl Share {
     }
 }
 
-/// Parses and checks the header of an encoding, and that the whole encoding
-/// is exactly as long as the header says.
-fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+/// Parses and checks the header at the start of `bytes`, and that the whole
+/// encoding, `total_len` bytes long, is exactly as long as the header says.
+fn parse_header(bytes: &[u8], total_len: u64) -> Result<Header, Error> {
     let mut reader = Reader {
         rest: bytes,
         index: 0,
@@ -446,8 +636,12 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
             "fragment length does not match the parameters",
         ));
     }
-    reader.take(layout.fragment_len(), "truncated fragment")?;
-    if !reader.rest.is_empty() {
+    let consumed = (bytes.len() - reader.rest.len()) as u64;
+    let rest = total_len.saturating_sub(consumed);
+    if rest < declared {
+        return Err(malformed(index, "truncated fragment"));
+    }
+    if rest > declared {
         return Err(malformed(index, "trailing bytes"));
     }
     Ok(Header {
