@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every crate's tests.
-# Needs only the Rust toolchain (rustfmt and clippy components); installs
-# nothing else yet, because nothing else is needed yet.
+# Needs the Rust toolchain (rustfmt and clippy components) and Debian's
+# PostgreSQL server binaries (the store's PostgreSQL test starts its own
+# throwaway server from them); installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,21 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+
+# crates/store/tests/postgres.rs runs /usr/lib/postgresql/*/bin/{initdb,pg_ctl}
+# itself in a temp dir on a free port; it never uses the package's default
+# cluster, so whether that one got created or started does not matter.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb)." >&2
+        echo "Install them as root, e.g.:" >&2
+        echo "  apt-get install --no-install-recommends postgresql" >&2
+        exit 1
+    fi
+    step "installing PostgreSQL server binaries (Debian package postgresql)"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check

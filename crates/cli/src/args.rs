@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Threshold key custody: split secrets into signed, sealed, expiring shards
-/// and combine them back.
+/// and combine them back offline, or run a cluster of custodians that hold a
+/// key's shares and use it only together.
 ///
 /// Secrets are read from files or standard input, never from the command
 /// line. Files that hold secrets are written with mode 0600.
@@ -27,6 +28,33 @@ pub(crate) enum Command {
     Combine(CombineArgs),
     /// Show a shard's metadata (never the share itself).
     Inspect(InspectArgs),
+    /// Run a local cluster (a coordinator and five custodians on loopback)
+    /// until Ctrl-C; started again, it resumes with the same keys.
+    Dev(crate::cluster::args::DevArgs),
+    /// Show the custodians, their health, labels and last heartbeat.
+    Status(crate::cluster::args::StatusArgs),
+    /// Create, list and show keys.
+    #[command(subcommand)]
+    Key(crate::cluster::args::KeyCommand),
+    /// Encrypt standard input (or --in) with a secret key held by the
+    /// custodians; the ciphertext names the key and version.
+    Encrypt(crate::cluster::args::CryptArgs),
+    /// Decrypt what `encrypt` produced.
+    Decrypt(crate::cluster::args::CryptArgs),
+    /// Release a secret key to a client, sealed to its recipient string.
+    Release(crate::cluster::args::ReleaseArgs),
+    /// Measure operations/s and latency against a running cluster, beside
+    /// the in-process floor of the same cryptography.
+    Bench(crate::cluster::args::BenchArgs),
+    /// Cluster PKI: create the CA and issue certificates.
+    #[command(subcommand)]
+    Ca(crate::cluster::args::CaCommand),
+    /// Run the coordinator daemon.
+    #[command(subcommand)]
+    Coordinator(crate::cluster::args::ServeCommand),
+    /// Run a custodian daemon.
+    #[command(subcommand)]
+    Custodian(crate::cluster::args::ServeCommand),
 }
 
 #[derive(Debug, Args)]

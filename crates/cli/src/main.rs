@@ -1,8 +1,9 @@
 //! `symbolon`: split secrets into signed, sealed, expiring shards and combine
-//! them back; later, every role's daemon and admin commands.
+//! them back; run the cluster's daemons and talk to its coordinator.
 #![forbid(unsafe_code)]
 
 mod args;
+mod cluster;
 mod combine;
 mod error;
 mod expiry;
@@ -20,11 +21,21 @@ use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Keygen(a) => keygen::run(&a),
-        Command::Split(a) => split::run(&a),
-        Command::Combine(a) => combine::run(&a),
-        Command::Inspect(a) => inspect::run(&a),
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Keygen(a) => keygen::run(&a).map_err(Into::into),
+        Command::Split(a) => split::run(&a).map_err(Into::into),
+        Command::Combine(a) => combine::run(&a).map_err(Into::into),
+        Command::Inspect(a) => inspect::run(&a).map_err(Into::into),
+        Command::Dev(a) => cluster::dev(&a).map_err(Into::into),
+        Command::Status(a) => cluster::status(&a).map_err(Into::into),
+        Command::Key(a) => cluster::key(&a).map_err(Into::into),
+        Command::Encrypt(a) => cluster::encrypt(&a).map_err(Into::into),
+        Command::Decrypt(a) => cluster::decrypt(&a).map_err(Into::into),
+        Command::Release(a) => cluster::release(&a).map_err(Into::into),
+        Command::Bench(a) => cluster::bench(&a).map_err(Into::into),
+        Command::Ca(a) => cluster::ca(&a).map_err(Into::into),
+        Command::Coordinator(a) => cluster::coordinator(&a).map_err(Into::into),
+        Command::Custodian(a) => cluster::custodian(&a).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,257 @@
+//! Rebuilding a `secret` key for one operation from any `t` custodians.
+//!
+//! The coordinator draws a fresh ephemeral HPKE key, asks `t` custodians
+//! (plus `extra_custodians`), healthy ones first and in random order so load
+//! spreads, for their shares sealed to it, and asks one more custodian each
+//! time one fails or the hedge delay passes without enough answers. Each
+//! answer is opened under the request's context and checked against the
+//! share commitment recorded when the key was dealt; a share that fails is
+//! reported with its custodian and the operation goes on with the others.
+//! With `t` good shares the rest are abandoned (their requests cancelled),
+//! the key is combined into locked memory, and the caller uses it and drops
+//! it (wiped).
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use rand::seq::SliceRandom as _;
+use symbolon_envelope::verify_plaintext;
+use symbolon_proto::CustodianFailure;
+use symbolon_proto::api::HealthState;
+use symbolon_proto::custodian::{ReleaseRequest, ReleaseResponse};
+use symbolon_proto::release::{EphemeralKey, ReleaseContext};
+use symbolon_sharing::SecretBytes;
+use symbolon_sharing::bytes::{self, Share};
+
+use crate::locked::LockedSecret;
+use crate::state::{AppState, Key, Slot, Version, now_ms};
+
+/// The rebuilt key and who contributed.
+pub(crate) struct Rebuilt {
+    pub(crate) secret: LockedSecret,
+    pub(crate) custodians: Vec<String>,
+    pub(crate) failures: Vec<CustodianFailure>,
+}
+
+/// Why the key could not be rebuilt: every custodian asked and what went
+/// wrong with it.
+#[derive(Debug)]
+pub(crate) struct NotEnough {
+    pub(crate) have: usize,
+    pub(crate) need: usize,
+    pub(crate) failures: Vec<CustodianFailure>,
+}
+
+/// Rebuilds `version` of `key` for request `request_id`.
+pub(crate) async fn rebuild(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    request_id: &str,
+) -> Result<Rebuilt, NotEnough> {
+    let need = usize::from(key.threshold);
+    let ephemeral = EphemeralKey::generate(&mut rand::rng());
+    let candidates = order_candidates(state, version);
+    let mut failures: Vec<CustodianFailure> = Vec::new();
+    let mut good: Vec<(Share, String)> = Vec::with_capacity(need);
+    let mut pending = FuturesUnordered::new();
+    let mut next = 0usize;
+    let first_wave = need
+        .saturating_add(usize::from(state.config.extra_custodians))
+        .min(candidates.len());
+    while next < first_wave {
+        if let Some(slot) = candidates.get(next) {
+            pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+        }
+        next += 1;
+    }
+    let hedge_delay = Duration::from_millis(state.config.hedge_after_ms);
+    let mut hedge = pin!(tokio::time::sleep(hedge_delay));
+    while good.len() < need {
+        // Keep enough requests in flight to still reach `need`.
+        while good.len() + pending.len() < need && next < candidates.len() {
+            if let Some(slot) = candidates.get(next) {
+                pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+            }
+            next += 1;
+        }
+        if pending.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some((custodian, result)) = pending.next() => match result {
+                Ok(share) => good.push((share, custodian)),
+                Err(reason) => {
+                    tracing::warn!(custodian = %custodian, key = %key.name, %reason, "custodian did not contribute");
+                    metrics::counter!("symbolon_custodian_failures_total", "custodian" => custodian.clone()).increment(1);
+                    failures.push(CustodianFailure { id: custodian, reason });
+                }
+            },
+            () = &mut hedge, if next < candidates.len() => {
+                if let Some(slot) = candidates.get(next) {
+                    pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+                }
+                next += 1;
+                hedge.as_mut().reset(tokio::time::Instant::now() + hedge_delay);
+            }
+        }
+    }
+    drop(pending);
+    if good.len() < need {
+        // Name the custodians never reached too (none are left unasked
+        // unless the key has fewer placements than its threshold).
+        return Err(NotEnough {
+            have: good.len(),
+            need,
+            failures,
+        });
+    }
+    let (shares, custodians): (Vec<Share>, Vec<String>) = good.into_iter().unzip();
+    match bytes::combine(&shares, need) {
+        Ok(secret) => Ok(Rebuilt {
+            secret: LockedSecret::new(secret),
+            custodians,
+            failures,
+        }),
+        Err(e) => Err(NotEnough {
+            have: 0,
+            need,
+            failures: vec![CustodianFailure {
+                id: custodians.join(","),
+                reason: format!("the shares do not combine: {e}"),
+            }],
+        }),
+    }
+}
+
+/// Healthy custodians first, then suspect, then failed; random order
+/// within each group.
+fn order_candidates<'v>(state: &AppState, version: &'v Version) -> Vec<&'v Slot> {
+    let now = now_ms();
+    let mut rng = rand::rng();
+    let mut groups: [Vec<&Slot>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for slot in &version.slots {
+        let rank = match state
+            .custodian(&slot.custodian)
+            .map(|c| c.state(now, state.health))
+        {
+            Some(HealthState::Healthy) => 0,
+            Some(HealthState::Suspect) => 1,
+            Some(HealthState::Failed) | None => 2,
+        };
+        if let Some(group) = groups.get_mut(rank) {
+            group.push(slot);
+        }
+    }
+    let mut out = Vec::with_capacity(version.slots.len());
+    for mut group in groups {
+        group.shuffle(&mut rng);
+        out.extend(group);
+    }
+    out
+}
+
+/// Asks one custodian for its share; returns `(custodian id, share or
+/// reason)`.
+async fn fetch(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    slot: &Slot,
+    ephemeral: &EphemeralKey,
+    request_id: &str,
+) -> (String, Result<Share, String>) {
+    let id = slot.custodian.clone();
+    let result = fetch_inner(state, key, version, slot, ephemeral, request_id).await;
+    (id, result)
+}
+
+async fn fetch_inner(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    slot: &Slot,
+    ephemeral: &EphemeralKey,
+    request_id: &str,
+) -> Result<Share, String> {
+    let custodian = state
+        .custodian(&slot.custodian)
+        .ok_or_else(|| "not registered with this coordinator".to_owned())?;
+    let url = format!("{}/v1/release", custodian.endpoint.trim_end_matches('/'));
+    let request = ReleaseRequest {
+        request_id: request_id.to_owned(),
+        key_id: key.id.clone(),
+        version: version.version,
+        ephemeral_public: ephemeral.public(),
+    };
+    let timeout = state.custodian_timeout();
+    let response = tokio::time::timeout(timeout, state.http.post(&url).json(&request).send())
+        .await
+        .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
+        .map_err(|e| describe_send_error(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = tokio::time::timeout(timeout, response.bytes())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let detail = serde_json::from_slice::<symbolon_proto::Problem>(&body)
+            .map(|p| p.one_line())
+            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+        return Err(format!("refused with {status}: {detail}"));
+    }
+    let body = tokio::time::timeout(timeout, response.bytes())
+        .await
+        .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
+        .map_err(|e| format!("answer cut short: {e}"))?;
+    let answer: ReleaseResponse =
+        serde_json::from_slice(&body).map_err(|e| format!("malformed answer: {e}"))?;
+    if answer.custodian_id != slot.custodian || answer.index != slot.index {
+        return Err(format!(
+            "answered as custodian {:?} share {} instead of share {}",
+            answer.custodian_id, answer.index, slot.index
+        ));
+    }
+    let context = ReleaseContext {
+        request_id,
+        key_id: &key.id,
+        version: version.version,
+        custodian_id: &slot.custodian,
+        index: slot.index,
+    };
+    let plaintext = ephemeral
+        .open(&context, &answer.enc, &answer.sealed)
+        .map_err(|_| "its sealed share does not open for this request".to_owned())?;
+    verify_plaintext(&slot.metadata, &plaintext).map_err(|_| {
+        "its share fails the commitment recorded at creation (corrupted or wrong share)".to_owned()
+    })?;
+    let blinding = if slot.metadata.scheme.is_hash_committed() {
+        symbolon_envelope::BLINDING_LEN
+    } else {
+        0
+    };
+    let share = plaintext
+        .get(blinding..)
+        .ok_or_else(|| "its share is empty".to_owned())?;
+    let index = u8::try_from(slot.index).map_err(|_| "share index out of range".to_owned())?;
+    Share::new(index, SecretBytes::from_slice(share)).map_err(|e| format!("unusable share: {e}"))
+}
+
+fn describe_send_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+        let mut deepest = String::new();
+        while let Some(s) = source {
+            deepest = s.to_string();
+            source = s.source();
+        }
+        format!("unreachable: {deepest}")
+    } else {
+        format!("request failed: {e}")
+    }
+}

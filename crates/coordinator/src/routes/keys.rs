@@ -1,0 +1,355 @@
+//! Key creation and listing, and cluster status.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use futures::future::join_all;
+use rand::RngExt as _;
+use symbolon_envelope::{Envelope, Metadata, RecipientInfo, Scheme};
+use symbolon_proto::api::{
+    CreateKeyRequest, DistinctLabel, HealthState, KeyInfo, KeyKind, KeyList, PlacementInfo,
+    StatusResponse,
+};
+use symbolon_proto::custodian::StoreShareResponse;
+use symbolon_proto::{CustodianFailure, Problem, validate_name};
+use symbolon_sharing::bytes;
+use symbolon_store::{NewKey, NewKeyVersion, NewPlacement};
+use symbolon_transport::PeerIdentity;
+use zeroize::Zeroizing;
+
+use crate::placement;
+use crate::problem::{ApiError, ApiJson};
+use crate::routes::require_client;
+use crate::state::{AppState, Custodian, now_ms, rfc3339};
+
+/// Largest secret `--import` accepts.
+const MAX_IMPORT: usize = 64 * 1024;
+
+/// Cluster status: every custodian's health.
+#[utoipa::path(get, path = "/v1/status", tag = "cluster",
+    responses((status = 200, body = StatusResponse), (status = "4XX", body = Problem)))]
+pub(crate) async fn status(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+) -> Result<axum::Json<StatusResponse>, ApiError> {
+    require_client(&peer)?;
+    let now = now_ms();
+    let custodians = state
+        .all_custodians()
+        .iter()
+        .map(|c| c.status(now, state.health))
+        .collect();
+    let keys = state.store.keys().await?.len();
+    Ok(axum::Json(StatusResponse {
+        custodians,
+        keys,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))
+}
+
+/// Every key.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys",
+    responses((status = 200, body = KeyList), (status = "4XX", body = Problem)))]
+pub(crate) async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+) -> Result<axum::Json<KeyList>, ApiError> {
+    require_client(&peer)?;
+    let mut keys = Vec::new();
+    for row in state.store.keys().await? {
+        keys.push(key_info(&state, row).await?);
+    }
+    Ok(axum::Json(KeyList { keys }))
+}
+
+/// One key.
+#[utoipa::path(get, path = "/v1/keys/{name}", tag = "keys",
+    params(("name" = String, Path, description = "key name")),
+    responses((status = 200, body = KeyInfo), (status = "4XX", body = Problem)))]
+pub(crate) async fn show(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<KeyInfo>, ApiError> {
+    require_client(&peer)?;
+    let row = state
+        .find_key(&name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("key", &name))?;
+    Ok(axum::Json(key_info(&state, row).await?))
+}
+
+async fn key_info(state: &AppState, row: symbolon_store::KeyRow) -> Result<KeyInfo, ApiError> {
+    let placements = state.store.placements(&row.id, row.current_version).await?;
+    Ok(KeyInfo {
+        kind: KeyKind::from_name(row.kind.as_str()).ok_or_else(|| {
+            ApiError::internal(format_args!("key {} has kind {:?}", row.name, row.kind))
+        })?,
+        distinct: row
+            .distinct_label
+            .and_then(|d| DistinctLabel::from_name(d.as_str())),
+        threshold: u16::try_from(row.threshold).unwrap_or(0),
+        shares: u16::try_from(row.shares).unwrap_or(0),
+        version: u64::try_from(row.current_version).unwrap_or(0),
+        created_at: rfc3339(u64::try_from(row.created_at).unwrap_or(0)),
+        created_by: row.created_by,
+        placement: placements
+            .into_iter()
+            .map(|p| PlacementInfo {
+                index: u16::try_from(p.share_index).unwrap_or(0),
+                custodian: p.custodian_id,
+            })
+            .collect(),
+        name: row.name,
+        id: row.id,
+    })
+}
+
+/// Creates a `secret` key: generate (or import), split, seal each share to
+/// its custodian, distribute, wait for every acknowledgement, record, wipe.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys",
+    request_body = CreateKeyRequest,
+    responses((status = 201, body = KeyInfo), (status = "4XX", body = Problem),
+              (status = 502, body = Problem, description = "a custodian did not acknowledge its share")))]
+pub(crate) async fn create(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    ApiJson(request): ApiJson<CreateKeyRequest>,
+) -> Result<(StatusCode, axum::Json<KeyInfo>), ApiError> {
+    require_client(&peer)?;
+    state
+        .touch_principal(&peer.name, peer.role.to_string().as_str())
+        .await;
+    validate_name("key name", &request.name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if request.kind != KeyKind::Secret {
+        return Err(ApiError::unprocessable(
+            "unsupported-kind",
+            format!(
+                "keys of kind {} are not available yet; this coordinator creates kind secret",
+                request.kind.as_str()
+            ),
+        ));
+    }
+    let (t, n) = (request.threshold, request.shares);
+    if n == 0 || n > 255 || t == 0 || t > n {
+        return Err(ApiError::unprocessable(
+            "bad-threshold",
+            format!("need 1 <= threshold <= shares <= 255, got threshold {t} and shares {n}"),
+        ));
+    }
+    let secret = match &request.import {
+        Some(b64) => {
+            let bytes = Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| ApiError::bad_request(format!("import: invalid base64: {e}")))?,
+            );
+            if bytes.is_empty() || bytes.len() > MAX_IMPORT {
+                return Err(ApiError::unprocessable(
+                    "bad-import",
+                    format!(
+                        "an imported secret must be 1 to {MAX_IMPORT} bytes, got {}",
+                        bytes.len()
+                    ),
+                ));
+            }
+            bytes
+        }
+        None => {
+            let mut bytes = Zeroizing::new(vec![0u8; 32]);
+            rand::rng().fill(bytes.as_mut_slice());
+            bytes
+        }
+    };
+    if state.find_key(&request.name).await?.is_some() {
+        return Err(ApiError::conflict(
+            "key-exists",
+            format!("a key named {:?} already exists", request.name),
+        ));
+    }
+    let now = now_ms();
+    let healthy: Vec<Custodian> = state
+        .all_custodians()
+        .into_iter()
+        .filter(|c| c.state(now, state.health) == HealthState::Healthy)
+        .collect();
+    let chosen = placement::choose(&healthy, usize::from(n), request.distinct)
+        .map_err(|why| ApiError::unprocessable("placement-unsatisfiable", why.to_string()))?;
+
+    let key_id = hex::encode(rand::rng().random::<[u8; 16]>());
+    let split_id: [u8; 16] = rand::rng().random();
+    let shares = bytes::split(&secret, usize::from(t), usize::from(n), &mut rand::rng())
+        .map_err(ApiError::internal)?;
+    drop(secret);
+    let mut sealed = Vec::with_capacity(chosen.len());
+    for (custodian, share) in chosen.iter().zip(&shares) {
+        let metadata = Metadata {
+            split_id,
+            key_id: key_id.clone(),
+            epoch: 1,
+            scheme: Scheme::ShamirGf256,
+            index: u16::from(share.index()),
+            threshold: t,
+            shares: n,
+            recipient: Some(RecipientInfo {
+                id: custodian.id.clone(),
+                fingerprint: custodian.recipient.fingerprint(),
+            }),
+            created_at: now / 1000,
+            expires_at: None,
+            commitment: [0; 32],
+            label: format!("key {} version 1", request.name),
+        };
+        let envelope = Envelope::seal(
+            metadata,
+            share.expose_secret(),
+            Some(&custodian.recipient),
+            &state.identity,
+            &mut rand::rng(),
+        )
+        .map_err(ApiError::internal)?;
+        sealed.push(envelope);
+    }
+    drop(shares);
+
+    let results = join_all(
+        chosen
+            .iter()
+            .zip(&sealed)
+            .map(|(custodian, envelope)| put_share(&state, custodian, &key_id, envelope.encode())),
+    )
+    .await;
+    let mut failures = Vec::new();
+    let mut placements = Vec::with_capacity(sealed.len());
+    for ((custodian, envelope), result) in chosen.iter().zip(&sealed).zip(results) {
+        match result {
+            Ok(digest) => placements.push(NewPlacement {
+                share_index: i64::from(envelope.metadata().index),
+                custodian_id: custodian.id.clone(),
+                metadata: envelope
+                    .metadata()
+                    .to_canonical_bytes()
+                    .map_err(ApiError::internal)?,
+                envelope_digest: digest,
+                acknowledged_at: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+            }),
+            Err(reason) => failures.push(CustodianFailure {
+                id: custodian.id.clone(),
+                reason,
+            }),
+        }
+    }
+    if !failures.is_empty() {
+        withdraw(&state, &chosen, &key_id).await;
+        return Err(ApiError::custodians(
+            StatusCode::BAD_GATEWAY,
+            "distribution-failed",
+            format!(
+                "key {:?} was not created: {} of {n} custodians did not acknowledge their share",
+                request.name,
+                failures.len()
+            ),
+            failures,
+        ));
+    }
+    let created_at = i64::try_from(now).unwrap_or(i64::MAX);
+    let key = NewKey {
+        id: key_id.clone(),
+        name: request.name.clone(),
+        kind: symbolon_store::KeyKind::Secret,
+        threshold: i64::from(t),
+        shares: i64::from(n),
+        distinct_label: request
+            .distinct
+            .and_then(|d| symbolon_store::DistinctLabel::from_name(d.as_str())),
+        created_at,
+        created_by: peer.name.clone(),
+    };
+    let version = NewKeyVersion {
+        split_id,
+        created_at,
+    };
+    if let Err(e) = state.store.create_key(&key, &version, &placements).await {
+        withdraw(&state, &chosen, &key_id).await;
+        return Err(match e {
+            symbolon_store::Error::Conflict { .. } => ApiError::conflict(
+                "key-exists",
+                format!("a key named {:?} already exists", request.name),
+            ),
+            other => other.into(),
+        });
+    }
+    metrics::counter!("symbolon_keys_created_total").increment(1);
+    tracing::info!(key = %request.name, threshold = t, shares = n, by = %peer.name, "key created");
+    let row = state
+        .find_key(&request.name)
+        .await?
+        .ok_or_else(|| ApiError::internal("created key vanished"))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(key_info(&state, row).await?),
+    ))
+}
+
+/// Sends one sealed shard; returns the acknowledged digest.
+async fn put_share(
+    state: &AppState,
+    custodian: &Custodian,
+    key_id: &str,
+    body: Vec<u8>,
+) -> Result<[u8; 32], String> {
+    let expected = *blake3::hash(&body).as_bytes();
+    let url = format!(
+        "{}/v1/keys/{key_id}/versions/1/share",
+        custodian.endpoint.trim_end_matches('/')
+    );
+    let timeout = state.custodian_timeout();
+    let response = tokio::time::timeout(
+        timeout,
+        state
+            .http
+            .put(&url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send(),
+    )
+    .await
+    .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
+    .map_err(|e| format!("unreachable: {e}"))?;
+    let status = response.status();
+    let text = response
+        .bytes()
+        .await
+        .map_err(|e| format!("answer cut short: {e}"))?;
+    if !status.is_success() {
+        let detail = serde_json::from_slice::<Problem>(&text)
+            .map(|p| p.one_line())
+            .unwrap_or_else(|_| String::from_utf8_lossy(&text).chars().take(200).collect());
+        return Err(format!("refused the share with {status}: {detail}"));
+    }
+    let ack: StoreShareResponse =
+        serde_json::from_slice(&text).map_err(|e| format!("malformed acknowledgement: {e}"))?;
+    if ack.custodian_id != custodian.id || ack.digest != expected {
+        return Err("acknowledged a different shard than the one sent".to_owned());
+    }
+    Ok(expected)
+}
+
+/// Best effort: asks every chosen custodian to drop the shard of a key that
+/// was not created.
+async fn withdraw(state: &AppState, chosen: &[Custodian], key_id: &str) {
+    let timeout = state.custodian_timeout();
+    join_all(chosen.iter().map(|c| {
+        let url = format!("{}/v1/keys/{key_id}/versions/1/share", c.endpoint.trim_end_matches('/'));
+        async move {
+            match tokio::time::timeout(timeout, state.http.delete(&url).send()).await {
+                Ok(Ok(r)) if r.status().is_success() => {}
+                _ => tracing::warn!(custodian = %c.id, key_id, "could not withdraw the shard of an uncreated key"),
+            }
+        }
+    }))
+    .await;
+}

@@ -1,0 +1,269 @@
+//! Operations on `secret` keys: each rebuilds the key from `t` custodians
+//! into locked memory, uses it once, and wipes it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rand::RngExt as _;
+use symbolon_envelope::{Envelope, Metadata, Recipient, RecipientInfo, Scheme};
+use symbolon_proto::api::{
+    DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, KeyKind, ReleaseKeyRequest,
+    ReleaseKeyResponse,
+};
+use symbolon_proto::{CustodianFailure, Problem, ciphertext};
+use symbolon_store::{NewRequest, RequestOutcome};
+use symbolon_transport::PeerIdentity;
+
+use crate::problem::{ApiError, ApiJson};
+use crate::reconstruct::{self, Rebuilt};
+use crate::routes::require_client;
+use crate::state::{AppState, Key, Version, now_ms};
+
+/// Who took part in an operation, and who was asked but failed.
+struct Participants {
+    custodians: Vec<String>,
+    failures: Vec<CustodianFailure>,
+}
+
+/// Runs `op` with the rebuilt key, recording the request before and its
+/// outcome after.
+async fn with_key<T>(
+    state: &AppState,
+    peer: &PeerIdentity,
+    op: &'static str,
+    name: &str,
+    version: Option<u64>,
+    use_key: impl FnOnce(&Key, &Version, &Rebuilt) -> Result<T, ApiError>,
+) -> Result<(T, Participants), ApiError> {
+    require_client(peer)?;
+    state.touch_principal(&peer.name, "client").await;
+    let started = Instant::now();
+    let (key, version) = state.key(name, version).await?;
+    if key.kind != KeyKind::Secret {
+        return Err(ApiError::conflict(
+            "wrong-kind",
+            format!(
+                "key {name:?} is a {} key; {op} needs a secret key",
+                key.kind.as_str()
+            ),
+        ));
+    }
+    let request_id = hex::encode(rand::rng().random::<[u8; 16]>());
+    state
+        .store
+        .insert_request(&NewRequest {
+            id: request_id.clone(),
+            key_id: key.id.clone(),
+            version: i64::try_from(version.version).unwrap_or(i64::MAX),
+            op: op.to_owned(),
+            requester: peer.name.clone(),
+            created_at: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+        })
+        .await?;
+    let outcome = match reconstruct::rebuild(state, &key, &version, &request_id).await {
+        Ok(rebuilt) => use_key(&key, &version, &rebuilt).map(|value| {
+            (
+                value,
+                Participants {
+                    custodians: rebuilt.custodians.clone(),
+                    failures: rebuilt.failures.clone(),
+                },
+            )
+        }),
+        Err(not_enough) => Err(ApiError::custodians(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-enough-custodians",
+            format!(
+                "key {name:?} needs {} custodians but only {} returned a valid share",
+                not_enough.need, not_enough.have
+            ),
+            not_enough.failures,
+        )),
+    };
+    let (outcome_kind, custodians, detail) = match &outcome {
+        Ok((_, who)) => (RequestOutcome::Ok, who.custodians.clone(), None),
+        Err(ApiError::Problem(p)) => (
+            if p.status == 503 {
+                RequestOutcome::Failed
+            } else {
+                RequestOutcome::Refused
+            },
+            Vec::new(),
+            Some(p.one_line()),
+        ),
+        Err(ApiError::Internal(_)) => (
+            RequestOutcome::Failed,
+            Vec::new(),
+            Some("internal error".to_owned()),
+        ),
+    };
+    let label = outcome_kind.as_str();
+    if let Err(e) = state
+        .store
+        .complete_request(
+            &request_id,
+            i64::try_from(now_ms()).unwrap_or(i64::MAX),
+            outcome_kind,
+            &custodians,
+            detail.as_deref(),
+        )
+        .await
+    {
+        tracing::error!(request = %request_id, error = %e, "could not record the request's outcome");
+    }
+    metrics::counter!("symbolon_operations_total", "op" => op, "outcome" => label).increment(1);
+    metrics::histogram!("symbolon_operation_duration_seconds", "op" => op)
+        .record(started.elapsed().as_secs_f64());
+    outcome
+}
+
+/// Encrypts with a `secret` key (XChaCha20-Poly1305; the ciphertext names
+/// the key and version).
+#[utoipa::path(post, path = "/v1/keys/{name}/encrypt", tag = "operations",
+    params(("name" = String, Path, description = "key name")),
+    request_body = EncryptRequest,
+    responses((status = 200, body = EncryptResponse), (status = "4XX", body = Problem),
+              (status = 503, body = Problem, description = "fewer than t custodians answered")))]
+pub(crate) async fn encrypt(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<EncryptRequest>,
+) -> Result<axum::Json<EncryptResponse>, ApiError> {
+    let (ciphertext, who) = with_key(
+        &state,
+        &peer,
+        "encrypt",
+        &name,
+        None,
+        |key, version, rebuilt| {
+            ciphertext::encrypt(
+                rebuilt.secret.expose_secret(),
+                &key.name,
+                version.version,
+                &request.plaintext,
+                &mut rand::rng(),
+            )
+            .map(|ct| (ct, version.version))
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+        },
+    )
+    .await?;
+    Ok(axum::Json(EncryptResponse {
+        ciphertext: ciphertext.0,
+        version: ciphertext.1,
+        custodians: who.custodians,
+        failures: who.failures,
+    }))
+}
+
+/// Decrypts a ciphertext made by `encrypt` with the key and version it
+/// names.
+#[utoipa::path(post, path = "/v1/keys/{name}/decrypt", tag = "operations",
+    params(("name" = String, Path, description = "key name")),
+    request_body = DecryptRequest,
+    responses((status = 200, body = DecryptResponse), (status = "4XX", body = Problem),
+              (status = 503, body = Problem, description = "fewer than t custodians answered")))]
+pub(crate) async fn decrypt(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<DecryptRequest>,
+) -> Result<axum::Json<DecryptResponse>, ApiError> {
+    let header = ciphertext::parse_header(&request.ciphertext)
+        .map_err(|e| ApiError::unprocessable("bad-ciphertext", e.to_string()))?;
+    if header.key != name {
+        return Err(ApiError::unprocessable(
+            "wrong-key",
+            format!(
+                "the ciphertext was made with key {:?}, not {name:?}",
+                header.key
+            ),
+        ));
+    }
+    let (plaintext, who) = with_key(
+        &state,
+        &peer,
+        "decrypt",
+        &name,
+        Some(header.version),
+        |_, _, rebuilt| {
+            ciphertext::decrypt(rebuilt.secret.expose_secret(), &request.ciphertext)
+                .map_err(|e| ApiError::unprocessable("decryption-failed", e.to_string()))
+        },
+    )
+    .await?;
+    Ok(axum::Json(DecryptResponse {
+        plaintext: plaintext.to_vec(),
+        custodians: who.custodians,
+        failures: who.failures,
+    }))
+}
+
+/// Releases the secret to a client, sealed to its HPKE key as a 1-of-1
+/// shard envelope signed by the coordinator.
+#[utoipa::path(post, path = "/v1/keys/{name}/release", tag = "operations",
+    params(("name" = String, Path, description = "key name")),
+    request_body = ReleaseKeyRequest,
+    responses((status = 200, body = ReleaseKeyResponse), (status = "4XX", body = Problem),
+              (status = 503, body = Problem, description = "fewer than t custodians answered")))]
+pub(crate) async fn release(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<ReleaseKeyRequest>,
+) -> Result<axum::Json<ReleaseKeyResponse>, ApiError> {
+    let recipient: Recipient = request
+        .recipient
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("recipient: {e}")))?;
+    let identity = &state.identity;
+    let requester = peer.name.clone();
+    let (envelope, who) = with_key(
+        &state,
+        &peer,
+        "release",
+        &name,
+        None,
+        |key, version, rebuilt| {
+            let metadata = Metadata {
+                split_id: rand::rng().random(),
+                key_id: key.id.clone(),
+                epoch: version.version,
+                scheme: Scheme::ShamirGf256,
+                index: 1,
+                threshold: 1,
+                shares: 1,
+                recipient: Some(RecipientInfo {
+                    id: requester.clone(),
+                    fingerprint: recipient.fingerprint(),
+                }),
+                created_at: now_ms() / 1000,
+                expires_at: None,
+                commitment: [0; 32],
+                label: format!(
+                    "key {} version {} released to {requester}",
+                    key.name, version.version
+                ),
+            };
+            Envelope::seal(
+                metadata,
+                rebuilt.secret.expose_secret(),
+                Some(&recipient),
+                identity,
+                &mut rand::rng(),
+            )
+            .map(|e| e.to_armored())
+            .map_err(ApiError::internal)
+        },
+    )
+    .await?;
+    Ok(axum::Json(ReleaseKeyResponse {
+        envelope,
+        custodians: who.custodians,
+        failures: who.failures,
+    }))
+}

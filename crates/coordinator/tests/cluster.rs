@@ -1,0 +1,584 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+//! The running system, in process: a coordinator and five custodians over
+//! real mutual TLS on loopback, started through one helper.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use symbolon_proto::custodian::{CustodianKind, Labels};
+use symbolon_transport::{Ca, Role, TlsFiles};
+use tempfile::TempDir;
+
+const COUNTRIES: [(&str, &str); 5] = [
+    ("DE", "eu"),
+    ("FR", "eu"),
+    ("JP", "ap"),
+    ("US", "us"),
+    ("BR", "sa"),
+];
+
+struct Cluster {
+    dir: TempDir,
+    coordinator: Option<symbolon_coordinator::Handle>,
+    coordinator_config: symbolon_coordinator::Config,
+    custodians: Vec<Option<symbolon_custodian::Handle>>,
+    custodian_configs: Vec<symbolon_custodian::Config>,
+    client: reqwest::Client,
+    base: String,
+}
+
+fn issue(ca: &Ca, dir: &std::path::Path, role: Role, name: &str) -> TlsFiles {
+    ca.issue(role, name, &[])
+        .unwrap()
+        .write(dir, name, ca.cert_path())
+        .unwrap()
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_dir = dir.path().join("ca");
+        std::fs::create_dir_all(&ca_dir).unwrap();
+        let ca = Ca::init(&ca_dir).unwrap();
+        let certs = dir.path().join("certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        let coordinator_config = symbolon_coordinator::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("coordinator"),
+            database: None,
+            join_token: Some("test-token".into()),
+            join_token_file: None,
+            tls: issue(&ca, &certs, Role::Coordinator, "coordinator"),
+            heartbeat_interval_ms: 200,
+            suspect_after_ms: Some(700),
+            failed_after_ms: Some(2_000),
+            custodian_timeout_ms: 1_000,
+            hedge_after_ms: 150,
+            extra_custodians: 0,
+            max_body_bytes: 64 * 1024,
+        };
+        let coordinator = symbolon_coordinator::start(coordinator_config.clone())
+            .await
+            .unwrap();
+        let addr = coordinator.local_addr();
+        let mut coordinator_config = coordinator_config;
+        coordinator_config.listen = addr;
+        let base = format!("https://{addr}");
+        let mut custodian_configs = Vec::new();
+        let mut custodians = Vec::new();
+        for (i, (country, region)) in COUNTRIES.iter().enumerate() {
+            let id = format!("c{}", i + 1);
+            let config = symbolon_custodian::Config {
+                id: id.clone(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                endpoint: None,
+                data_dir: dir.path().join(&id),
+                coordinator_url: base.clone(),
+                join_token: Some("test-token".into()),
+                join_token_file: None,
+                labels: Labels {
+                    region: (*region).into(),
+                    country: (*country).into(),
+                    provider: format!("p{i}"),
+                    kind: CustodianKind::Vm,
+                },
+                tls: issue(&ca, &certs, Role::Custodian, &id),
+                heartbeat_interval_ms: Some(200),
+            };
+            let handle = symbolon_custodian::start(config.clone()).await.unwrap();
+            // Restarts come back on the same port.
+            let mut config = config;
+            config.listen = handle.local_addr();
+            custodian_configs.push(config);
+            custodians.push(Some(handle));
+        }
+        let client_tls = issue(&ca, &certs, Role::Client, "alice");
+        let client = symbolon_transport::http_client(
+            &client_tls,
+            Role::Coordinator,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        let cluster = Cluster {
+            dir,
+            coordinator: Some(coordinator),
+            coordinator_config,
+            custodians,
+            custodian_configs,
+            client,
+            base,
+        };
+        cluster.wait_states(&["healthy"; 5]).await;
+        cluster
+    }
+
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Waits until custodian i's state is `states[i]` ("*" matches any).
+    async fn wait_states(&self, states: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, body) = self.get("/v1/status").await;
+            assert_eq!(status, 200, "{body}");
+            let seen: Vec<String> = body["custodians"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["state"].as_str().unwrap().to_owned())
+                .collect();
+            if seen.len() == states.len()
+                && seen
+                    .iter()
+                    .zip(states)
+                    .all(|(s, want)| *want == "*" || s == want)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "states {seen:?}, wanted {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn stop_custodian(&mut self, i: usize) {
+        self.custodians[i].take().unwrap().shutdown().await.unwrap();
+    }
+
+    async fn start_custodian(&mut self, i: usize) {
+        let handle = symbolon_custodian::start(self.custodian_configs[i].clone())
+            .await
+            .unwrap();
+        self.custodians[i] = Some(handle);
+    }
+
+    async fn restart_coordinator(&mut self) {
+        self.coordinator.take().unwrap().shutdown().await.unwrap();
+        let handle = symbolon_coordinator::start(self.coordinator_config.clone())
+            .await
+            .unwrap();
+        assert_eq!(handle.local_addr(), self.coordinator_config.listen);
+        self.coordinator = Some(handle);
+    }
+
+    async fn create_key(&self, name: &str, t: u16, n: u16) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/keys",
+                json!({"name": name, "kind": "secret", "threshold": t, "shares": n, "distinct": "country"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    async fn encrypt(&self, key: &str, plaintext: &[u8]) -> Vec<u8> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (status, body) = self
+            .post(
+                &format!("/v1/keys/{key}/encrypt"),
+                json!({"plaintext": b64.encode(plaintext)}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        b64.decode(body["ciphertext"].as_str().unwrap()).unwrap()
+    }
+
+    async fn decrypt(&self, key: &str, ciphertext: &[u8]) -> (u16, Value) {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.post(
+            &format!("/v1/keys/{key}/decrypt"),
+            json!({"ciphertext": b64.encode(ciphertext)}),
+        )
+        .await
+    }
+}
+
+fn plaintext_of(body: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(body["plaintext"].as_str().unwrap())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_survives_two_failures_and_names_three() {
+    let mut cluster = Cluster::start().await;
+    let key = cluster.create_key("db", 3, 5).await;
+    assert_eq!(key["placement"].as_array().unwrap().len(), 5);
+    let ct = cluster.encrypt("db", b"attack at dawn").await;
+    let (status, body) = cluster.decrypt("db", &ct).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(plaintext_of(&body), b"attack at dawn");
+    assert_eq!(body["custodians"].as_array().unwrap().len(), 3);
+
+    // Two of five down: still fine, and status shows them leaving.
+    cluster.stop_custodian(0).await;
+    cluster.stop_custodian(3).await;
+    for _ in 0..5 {
+        let (status, body) = cluster.decrypt("db", &ct).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(plaintext_of(&body), b"attack at dawn");
+    }
+    cluster
+        .wait_states(&["failed", "healthy", "healthy", "failed", "healthy"])
+        .await;
+
+    // Three down: a 503 naming each custodian that did not answer.
+    cluster.stop_custodian(4).await;
+    let (status, body) = cluster.decrypt("db", &ct).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:not-enough-custodians");
+    let mut named: Vec<&str> = body["custodians"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, ["c1", "c4", "c5"], "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("needs 3"),
+        "{body}"
+    );
+
+    // Back up: healthy again and usable.
+    for i in [0, 3, 4] {
+        cluster.start_custodian(i).await;
+    }
+    cluster.wait_states(&["healthy"; 5]).await;
+    let (status, body) = cluster.decrypt("db", &ct).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_share_is_named_and_the_operation_succeeds() {
+    let cluster = Cluster::start().await;
+    cluster.create_key("k", 3, 5).await;
+    let ct = cluster.encrypt("k", b"payload").await;
+    for i in [0, 1] {
+        cluster.custodians[i]
+            .as_ref()
+            .unwrap()
+            .hooks()
+            .corrupt_releases
+            .store(true, Ordering::SeqCst);
+    }
+    let mut blamed = Vec::new();
+    for _ in 0..12 {
+        let (status, body) = cluster.decrypt("k", &ct).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(plaintext_of(&body), b"payload");
+        let used: Vec<&str> = body["custodians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(!used.contains(&"c1") && !used.contains(&"c2"), "{body}");
+        for f in body["failures"].as_array().into_iter().flatten() {
+            assert!(
+                f["reason"].as_str().unwrap().contains("commitment"),
+                "{body}"
+            );
+            blamed.push(f["id"].as_str().unwrap().to_owned());
+        }
+    }
+    blamed.sort();
+    blamed.dedup();
+    assert!(!blamed.is_empty(), "no corrupted share was ever asked for");
+    assert!(
+        blamed.iter().all(|id| id == "c1" || id == "c2"),
+        "{blamed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_lose_nothing() {
+    let mut cluster = Cluster::start().await;
+    cluster.create_key("persist", 2, 3).await;
+    let ct = cluster.encrypt("persist", b"kept").await;
+    cluster.restart_coordinator().await;
+    let (status, body) = cluster.get("/v1/keys/persist").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["threshold"], 2);
+    let (status, body) = cluster.decrypt("persist", &ct).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(plaintext_of(&body), b"kept");
+    for i in 0..5 {
+        cluster.stop_custodian(i).await;
+        cluster.start_custodian(i).await;
+    }
+    cluster.wait_states(&["healthy"; 5]).await;
+    let (status, body) = cluster.decrypt("persist", &ct).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(plaintext_of(&body), b"kept");
+    let (_, list) = cluster.get("/v1/keys").await;
+    assert_eq!(list["keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placement_constraints_are_met_or_refused_before_anything_is_created() {
+    let cluster = Cluster::start().await;
+    let key = cluster.create_key("spread", 3, 5).await;
+    let mut holders: Vec<&str> = key["placement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["custodian"].as_str().unwrap())
+        .collect();
+    holders.sort_unstable();
+    assert_eq!(holders, ["c1", "c2", "c3", "c4", "c5"]);
+
+    // Only four distinct regions exist (eu twice).
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "regional", "kind": "secret", "threshold": 2, "shares": 5, "distinct": "region"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:placement-unsatisfiable");
+    assert!(
+        body["detail"].as_str().unwrap().contains("only 4"),
+        "{body}"
+    );
+    let (status, _) = cluster.get("/v1/keys/regional").await;
+    assert_eq!(status, 404);
+    // Four regions for four shares is fine.
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "regional", "kind": "secret", "threshold": 2, "shares": 4, "distinct": "region"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_precise_problems() {
+    let cluster = Cluster::start().await;
+    cluster.create_key("k", 2, 3).await;
+    let url = format!("{}/v1/keys", cluster.base);
+
+    let malformed = cluster
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(
+        malformed.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = malformed.json().await.unwrap();
+    assert_eq!(body["type"], "urn:symbolon:problem:malformed-json");
+
+    let no_type = cluster.client.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(no_type.status(), 415);
+
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "x", "kind": "secret", "threshold": 1, "shares": 1, "colour": "red"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("unknown field"),
+        "{body}"
+    );
+
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "x", "kind": "ed25519", "threshold": 2, "shares": 3}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:unsupported-kind");
+
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "k", "kind": "secret", "threshold": 2, "shares": 3}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:key-exists");
+
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "y", "kind": "secret", "threshold": 4, "shares": 3}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+
+    let (status, body) = cluster.decrypt("nope", b"x").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext");
+    let (status, body) = cluster
+        .post("/v1/keys/nope/encrypt", json!({"plaintext": "aGk="}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:not-found");
+
+    let ct = cluster.encrypt("k", b"secret").await;
+    let mut tampered = ct.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let (status, body) = cluster.decrypt("k", &tampered).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:decryption-failed");
+
+    let big = "A".repeat(100 * 1024);
+    let (status, body) = cluster
+        .post("/v1/keys/k/encrypt", json!({ "plaintext": big }))
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:payload-too-large");
+
+    let (status, body) = cluster.get("/v1/nothing-here").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = cluster
+        .request(reqwest::Method::DELETE, "/v1/keys", None)
+        .await;
+    assert_eq!(status, 405, "{body}");
+
+    let (status, doc) = cluster.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in [
+        "/v1/keys",
+        "/v1/keys/{name}/decrypt",
+        "/v1/status",
+        "/v1/custodians/register",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let metrics = cluster
+        .client
+        .get(format!("{}/metrics", cluster.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("symbolon_operations_total"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_without_a_valid_certificate_are_refused() {
+    let cluster = Cluster::start().await;
+    // A certificate from another CA fails the handshake.
+    let other_dir = cluster.dir.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = Ca::init(&other_dir).unwrap();
+    let mallory = issue(&other, &other_dir, Role::Client, "mallory");
+    let foreign = TlsFiles {
+        ca: cluster.coordinator_config.tls.ca.clone(),
+        ..mallory
+    };
+    let client =
+        symbolon_transport::http_client(&foreign, Role::Coordinator, Duration::from_secs(5))
+            .unwrap();
+    let refused = client
+        .get(format!("{}/v1/status", cluster.base))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a foreign client certificate was accepted"
+    );
+
+    // No certificate at all: a plain TLS client that trusts the CA.
+    let anonymous = reqwest::Client::builder()
+        .tls_backend_preconfigured(
+            symbolon_transport::rustls::ClientConfig::builder_with_provider(
+                symbolon_transport::crypto_provider(),
+            )
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates({
+                let mut roots = symbolon_transport::rustls::RootCertStore::empty();
+                let pem = std::fs::read(&cluster.coordinator_config.tls.ca).unwrap();
+                use symbolon_transport::rustls_pki_types::pem::PemObject as _;
+                for cert in
+                    symbolon_transport::rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+                {
+                    roots.add(cert.unwrap()).unwrap();
+                }
+                roots
+            })
+            .with_no_client_auth(),
+        )
+        .build()
+        .unwrap();
+    assert!(
+        anonymous
+            .get(format!("{}/v1/status", cluster.base))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // A custodian certificate gets through TLS but not to client endpoints.
+    let custodian_client = symbolon_transport::http_client(
+        &cluster.custodian_configs[0].tls,
+        Role::Coordinator,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let response = custodian_client
+        .get(format!("{}/v1/status", cluster.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "urn:symbolon:problem:forbidden");
+    let _: SocketAddr = cluster.coordinator_config.listen;
+}

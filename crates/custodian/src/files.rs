@@ -1,0 +1,182 @@
+//! Files in the data directory: created private (directories 0700, files
+//! 0600) and written atomically, so a crash leaves either the old file or
+//! the whole new one, never a torn one.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::Error;
+
+/// Writes `contents` to `path`: a temporary file in the same directory
+/// (mode 0600 from creation on), fsync, rename over `path`, fsync of the
+/// directory.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let dir = parent(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // Leading dot: never mistaken for a shard or key file when loading.
+    let tmp = dir.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = open_new(&tmp).map_err(Error::write(&tmp))?;
+        file.write_all(contents).map_err(Error::write(&tmp))?;
+        file.sync_all().map_err(Error::write(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(Error::write(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(dir)
+}
+
+/// Removes `path` if it exists and makes the removal durable.
+pub(crate) fn remove(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Write {
+            path: path.to_owned(),
+            source: e,
+        }),
+    }
+}
+
+/// Creates `dir` (mode 0700) if missing and makes its entry in the parent
+/// durable. Warns if an existing directory is open to group or others.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        warn_if_exposed(dir);
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(Error::write(dir))?;
+    sync_dir(parent(dir))
+}
+
+/// Reads a file holding a secret into a buffer that is wiped on drop;
+/// `Ok(None)` if it does not exist.
+pub(crate) fn read_secret(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Error> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            warn_if_exposed(path);
+            Ok(Some(zeroize::Zeroizing::new(bytes)))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Reads a small public file; `Ok(None)` if it does not exist.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(unix)]
+fn open_new(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_new(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::write(dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn warn_if_exposed(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "readable by group or others; chmod it to 0600 (files) or 0700 (directories)");
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_exposed(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        remove(&path).unwrap();
+        remove(&path).unwrap();
+        assert_eq!(read_optional(&path).unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        create_private_dir(&sub).unwrap();
+        assert_eq!(
+            fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let path = sub.join("k");
+        write_atomically(&path, b"secret").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}

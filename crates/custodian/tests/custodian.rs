@@ -1,0 +1,1144 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+//! End-to-end tests of the custodian daemon on loopback: real certificates
+//! from a temporary CA, a real mutual-TLS server, and a small fake
+//! coordinator that answers registrations and records heartbeats.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng as _;
+use symbolon_custodian::{Config, Error, Handle, MAX_BODY};
+use symbolon_envelope::{
+    BLINDING_LEN, Envelope, Identity, Metadata, Recipient, RecipientInfo, Scheme, verify_plaintext,
+};
+use symbolon_proto::custodian::{
+    CustodianHealth, CustodianKind, Labels, RegisterRequest, RegisterResponse, ReleaseRequest,
+    ReleaseResponse, SignedHeartbeat, StoreShareResponse,
+};
+use symbolon_proto::release::{EphemeralKey, ReleaseContext};
+use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
+use symbolon_transport::rustls_pki_types::CertificateDer;
+use symbolon_transport::rustls_pki_types::pem::PemObject as _;
+use symbolon_transport::{Ca, PeerIdentity, Role, TlsFiles, http_client, serve, server_config};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const HEARTBEAT_MS: u64 = 100;
+
+// ---------------------------------------------------------------------------
+// The fake coordinator.
+
+#[derive(Default)]
+struct Recorded {
+    /// (caller certificate name, request) of every registration.
+    registrations: Mutex<Vec<(String, RegisterRequest)>>,
+    heartbeats: Mutex<Vec<SignedHeartbeat>>,
+    /// The recipient string answered at registration.
+    recipient: Mutex<String>,
+    /// Answer heartbeats with 404, as a coordinator that lost the
+    /// registration would.
+    forget: AtomicBool,
+}
+
+impl Recorded {
+    fn registrations(&self) -> Vec<(String, RegisterRequest)> {
+        self.registrations.lock().unwrap().clone()
+    }
+
+    fn heartbeats_of(&self, id: &str) -> Vec<SignedHeartbeat> {
+        self.heartbeats
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.heartbeat.custodian_id == id)
+            .cloned()
+            .collect()
+    }
+
+    fn registration_of(&self, id: &str) -> RegisterRequest {
+        self.registrations()
+            .into_iter()
+            .rev()
+            .find(|(_, r)| r.id == id)
+            .map(|(_, r)| r)
+            .expect("the custodian registered")
+    }
+}
+
+async fn register(
+    State(recorded): State<Arc<Recorded>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Json(request): Json<RegisterRequest>,
+) -> Result<Json<RegisterResponse>, StatusCode> {
+    if request.join_token != "join-me" {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    recorded
+        .registrations
+        .lock()
+        .unwrap()
+        .push((peer.name, request));
+    Ok(Json(RegisterResponse {
+        coordinator_recipient: recorded.recipient.lock().unwrap().clone(),
+        heartbeat_interval_ms: HEARTBEAT_MS,
+    }))
+}
+
+async fn heartbeat(
+    State(recorded): State<Arc<Recorded>>,
+    UrlPath(_id): UrlPath<String>,
+    Json(signed): Json<SignedHeartbeat>,
+) -> StatusCode {
+    if recorded.forget.load(Ordering::SeqCst) {
+        return StatusCode::NOT_FOUND;
+    }
+    recorded.heartbeats.lock().unwrap().push(signed);
+    StatusCode::NO_CONTENT
+}
+
+struct FakeCoordinator {
+    addr: SocketAddr,
+    recorded: Arc<Recorded>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl FakeCoordinator {
+    async fn start(tls: &TlsFiles, recipient: &Recipient) -> Self {
+        let recorded = Arc::new(Recorded::default());
+        *recorded.recipient.lock().unwrap() = recipient.to_string();
+        let app = Router::new()
+            .route("/v1/custodians/register", post(register))
+            .route("/v1/custodians/{id}/heartbeat", post(heartbeat))
+            .with_state(Arc::clone(&recorded));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listener,
+            server_config(tls, &[Role::Custodian]).unwrap(),
+            app,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            addr,
+            recorded,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.addr.port())
+    }
+}
+
+impl Drop for FakeCoordinator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A cluster: CA, certificates, the dealer identity, the fake coordinator.
+
+struct Cluster {
+    dir: TempDir,
+    ca: Ca,
+    /// The coordinator's certificate (also used as its client certificate).
+    coordinator_tls: TlsFiles,
+    /// A client-role certificate (must not reach custodians).
+    client_tls: TlsFiles,
+    /// The coordinator's dealer identity: signs shards.
+    dealer: Identity,
+    fake: FakeCoordinator,
+    /// How the coordinator calls custodians.
+    client: reqwest::Client,
+}
+
+impl Cluster {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::init(&dir.path().join("ca")).unwrap();
+        let issue = |role, name: &str| {
+            ca.issue(role, name, &[])
+                .unwrap()
+                .write(&dir.path().join("tls"), name, ca.cert_path())
+                .unwrap()
+        };
+        let coordinator_tls = issue(Role::Coordinator, "coord");
+        let client_tls = issue(Role::Client, "alice");
+        let dealer = Identity::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let fake = FakeCoordinator::start(&coordinator_tls, &dealer.recipient()).await;
+        let client =
+            http_client(&coordinator_tls, Role::Custodian, Duration::from_secs(10)).unwrap();
+        Self {
+            dir,
+            ca,
+            coordinator_tls,
+            client_tls,
+            dealer,
+            fake,
+            client,
+        }
+    }
+
+    /// A configuration for custodian `id` with its own certificate and
+    /// data directory under the cluster's temporary directory.
+    fn config(&self, id: &str) -> Config {
+        let tls = self
+            .ca
+            .issue(Role::Custodian, id, &[])
+            .unwrap()
+            .write(&self.dir.path().join("tls"), id, self.ca.cert_path())
+            .unwrap();
+        Config {
+            id: id.to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            endpoint: None,
+            data_dir: self.data_dir(id),
+            coordinator_url: self.fake.url(),
+            join_token: Some("join-me".to_owned()),
+            join_token_file: None,
+            labels: Labels {
+                region: "eu-central".to_owned(),
+                country: "DE".to_owned(),
+                provider: "test".to_owned(),
+                kind: CustodianKind::Vm,
+            },
+            tls,
+            heartbeat_interval_ms: Some(HEARTBEAT_MS),
+        }
+    }
+
+    fn data_dir(&self, id: &str) -> PathBuf {
+        self.dir.path().join("data").join(id)
+    }
+
+    /// Starts custodian `config` and waits until it has registered and sent
+    /// a heartbeat (so it accepts shards).
+    async fn start(&self, config: Config) -> Handle {
+        let id = config.id.clone();
+        let before = self.fake.recorded.heartbeats_of(&id).len();
+        let handle = symbolon_custodian::start(config).await.unwrap();
+        wait_until("a heartbeat after start", || {
+            self.fake.recorded.heartbeats_of(&id).len() > before
+        })
+        .await;
+        handle
+    }
+
+    /// The custodian's recipient, as it registered it.
+    fn recipient_of(&self, id: &str) -> Recipient {
+        self.fake
+            .recorded
+            .registration_of(id)
+            .recipient
+            .parse()
+            .unwrap()
+    }
+
+    async fn put(&self, handle: &Handle, key_id: &str, version: u64, body: Vec<u8>) -> Answer {
+        let url = format!(
+            "{}/v1/keys/{key_id}/versions/{version}/share",
+            handle.endpoint()
+        );
+        Answer::of(
+            self.client
+                .put(url)
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn delete(&self, handle: &Handle, key_id: &str, version: u64) -> Answer {
+        let url = format!(
+            "{}/v1/keys/{key_id}/versions/{version}/share",
+            handle.endpoint()
+        );
+        Answer::of(self.client.delete(url).send().await.unwrap()).await
+    }
+
+    async fn release(&self, handle: &Handle, request: &ReleaseRequest) -> Answer {
+        let url = format!("{}/v1/release", handle.endpoint());
+        Answer::of(self.client.post(url).json(request).send().await.unwrap()).await
+    }
+
+    async fn health(&self, handle: &Handle) -> CustodianHealth {
+        let url = format!("{}/v1/health", handle.endpoint());
+        let answer = Answer::of(self.client.get(url).send().await.unwrap()).await;
+        assert_eq!(answer.status, 200);
+        answer.json()
+    }
+
+    /// A shard of `share` for custodian `id`, signed by `dealer`.
+    fn shard(&self, id: &str, key_id: &str, version: u64, share: &[u8]) -> Vec<u8> {
+        let to = self.recipient_of(id);
+        seal(metadata(key_id, version, id, &to), share, &to, &self.dealer)
+    }
+}
+
+fn metadata(key_id: &str, version: u64, id: &str, to: &Recipient) -> Metadata {
+    Metadata {
+        split_id: [7; 16],
+        key_id: key_id.to_owned(),
+        epoch: version,
+        scheme: Scheme::ShamirGf256,
+        index: 2,
+        threshold: 2,
+        shares: 3,
+        recipient: Some(RecipientInfo {
+            id: id.to_owned(),
+            fingerprint: to.fingerprint(),
+        }),
+        created_at: now_secs(),
+        expires_at: None,
+        commitment: [0; 32],
+        label: "test".to_owned(),
+    }
+}
+
+fn seal(metadata: Metadata, share: &[u8], to: &Recipient, dealer: &Identity) -> Vec<u8> {
+    Envelope::seal(metadata, share, Some(to), dealer, &mut rand::rng())
+        .unwrap()
+        .encode()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An HTTP answer, read whole.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    async fn of(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.bytes().await.unwrap().to_vec();
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: {e}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Asserts a problem document of `status` and `kind`; returns it.
+    #[track_caller]
+    fn problem(&self, status: u16, kind: &str) -> Problem {
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status} {kind}, got {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.content_type, PROBLEM_CONTENT_TYPE);
+        let problem: Problem = self.json();
+        assert_eq!(problem.kind, format!("urn:symbolon:problem:{kind}"));
+        assert_eq!(problem.status, status);
+        assert!(
+            problem.detail.as_deref().is_some_and(|d| !d.is_empty()),
+            "{problem:?}"
+        );
+        problem
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn release_request(
+    key_id: &str,
+    version: u64,
+    request_id: &str,
+    key: &EphemeralKey,
+) -> ReleaseRequest {
+    ReleaseRequest {
+        request_id: request_id.to_owned(),
+        key_id: key_id.to_owned(),
+        version,
+        ephemeral_public: key.public(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Registration and heartbeats.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_and_sends_signed_heartbeats_with_increasing_seq() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    assert_eq!(handle.id(), "c1");
+    assert_eq!(
+        handle.endpoint(),
+        format!("https://{}", handle.local_addr())
+    );
+
+    let registrations = cluster.fake.recorded.registrations();
+    let (caller, registration) = registrations.last().unwrap().clone();
+    assert_eq!(caller, "c1", "registered with its own certificate");
+    assert_eq!(registration.id, "c1");
+    assert_eq!(registration.endpoint, handle.endpoint());
+    assert_eq!(registration.labels.kind, CustodianKind::Vm);
+    registration.recipient.parse::<Recipient>().unwrap();
+    // The coordinator's key is pinned on disk.
+    let pinned =
+        std::fs::read_to_string(cluster.data_dir("c1").join("coordinator.recipient")).unwrap();
+    assert_eq!(pinned.trim(), cluster.dealer.recipient().to_string());
+
+    wait_until("three heartbeats", || {
+        cluster.fake.recorded.heartbeats_of("c1").len() >= 3
+    })
+    .await;
+    let beats = cluster.fake.recorded.heartbeats_of("c1");
+    for beat in &beats {
+        beat.verify(&registration.attestation_key).unwrap();
+        assert_eq!(beat.heartbeat.custodian_id, "c1");
+        assert!(beat.heartbeat.shares.is_empty());
+    }
+    for pair in beats.windows(2) {
+        assert!(pair[1].heartbeat.seq > pair[0].heartbeat.seq);
+        assert!(pair[1].heartbeat.time_ms >= pair[0].heartbeat.time_ms);
+    }
+    // Another key does not verify them.
+    let other = ed25519_key_of(&cluster.dealer);
+    assert!(beats[0].verify(&other).is_err());
+
+    handle.shutdown().await.unwrap();
+    let last_before = cluster
+        .fake
+        .recorded
+        .heartbeats_of("c1")
+        .last()
+        .unwrap()
+        .heartbeat
+        .seq;
+
+    // Restart on the same data directory: same keys, larger sequence numbers.
+    let handle = cluster.start(config).await;
+    let again = cluster.fake.recorded.registration_of("c1");
+    assert_eq!(again.recipient, registration.recipient);
+    assert_eq!(again.attestation_key, registration.attestation_key);
+    let after: Vec<_> = cluster
+        .fake
+        .recorded
+        .heartbeats_of("c1")
+        .into_iter()
+        .filter(|b| b.heartbeat.seq > last_before)
+        .collect();
+    assert!(!after.is_empty());
+    let all = cluster.fake.recorded.heartbeats_of("c1");
+    for pair in all.windows(2) {
+        assert!(
+            pair[1].heartbeat.seq > pair[0].heartbeat.seq,
+            "sequence numbers strictly increase across the restart"
+        );
+    }
+    handle.shutdown().await.unwrap();
+}
+
+fn ed25519_key_of(identity: &Identity) -> [u8; 32] {
+    identity.recipient().signing_key_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_again_when_the_coordinator_forgets_it() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let registered = cluster.fake.recorded.registrations().len();
+    cluster.fake.recorded.forget.store(true, Ordering::SeqCst);
+    wait_until("a second registration", || {
+        cluster.fake.recorded.registrations().len() > registered
+    })
+    .await;
+    cluster.fake.recorded.forget.store(false, Ordering::SeqCst);
+    let beats = cluster.fake.recorded.heartbeats_of("c1").len();
+    wait_until("heartbeats again", || {
+        cluster.fake.recorded.heartbeats_of("c1").len() > beats
+    })
+    .await;
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_are_refused_until_registered_and_from_another_coordinator() {
+    let cluster = Cluster::new().await;
+
+    // No coordinator to register with: shards are refused with 503.
+    let mut lonely = cluster.config("c1");
+    lonely.coordinator_url = "https://127.0.0.1:9".to_owned();
+    let handle = symbolon_custodian::start(lonely).await.unwrap();
+    let to = Identity::generate(&mut rand::rng()).recipient();
+    let body = seal(metadata("k", 1, "c1", &to), b"share", &to, &cluster.dealer);
+    cluster
+        .put(&handle, "k", 1, body)
+        .await
+        .problem(503, "not-registered");
+    handle.shutdown().await.unwrap();
+
+    // Registered with dealer A, a shard stored.
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    let shard = cluster.shard("c1", "k", 1, b"share one");
+    assert_eq!(cluster.put(&handle, "k", 1, shard).await.status, 200);
+    handle.shutdown().await.unwrap();
+
+    // The coordinator now presents another key: the custodian refuses to
+    // register with it and keeps refusing shards, even ones that key signs.
+    let impostor = Identity::generate(&mut rand::rng());
+    *cluster.fake.recorded.recipient.lock().unwrap() = impostor.recipient().to_string();
+    let before = cluster.fake.recorded.registrations().len();
+    let handle = symbolon_custodian::start(config).await.unwrap();
+    wait_until("registration attempts", || {
+        cluster.fake.recorded.registrations().len() >= before + 2
+    })
+    .await;
+    let to = cluster.recipient_of("c1");
+    let forged = seal(metadata("k", 2, "c1", &to), b"forged", &to, &impostor);
+    cluster
+        .put(&handle, "k", 2, forged)
+        .await
+        .problem(503, "not-registered");
+    // The shard it already holds is still released.
+    let key = EphemeralKey::generate(&mut rand::rng());
+    let answer = cluster
+        .release(&handle, &release_request("k", 1, "r1", &key))
+        .await;
+    assert_eq!(answer.status, 200);
+    // No heartbeats go to a coordinator it does not trust.
+    let beats = cluster.fake.recorded.heartbeats_of("c1").len();
+    tokio::time::sleep(Duration::from_millis(3 * HEARTBEAT_MS)).await;
+    assert_eq!(cluster.fake.recorded.heartbeats_of("c1").len(), beats);
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Storing and releasing.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_reports_and_releases_a_shard() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let share = b"thirty-two bytes of key share!!!";
+    let body = cluster.shard("c1", "db", 3, share);
+    let metadata = Envelope::decode(&body).unwrap().metadata().clone();
+
+    let answer = cluster.put(&handle, "db", 3, body.clone()).await;
+    assert_eq!(answer.status, 200);
+    let ack: StoreShareResponse = answer.json();
+    assert_eq!(ack.custodian_id, "c1");
+    assert_eq!(ack.index, 2);
+    assert_eq!(ack.digest, *blake3::hash(&body).as_bytes());
+    // Stored exactly as received, mode 0600.
+    let path = cluster.data_dir("c1").join("shares/db/3.sym");
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(cluster.data_dir("c1"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    // The same bytes again: the same acknowledgement.
+    let again = cluster.put(&handle, "db", 3, body.clone()).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json::<StoreShareResponse>(), ack);
+    assert_eq!(
+        cluster.health(&handle).await,
+        CustodianHealth {
+            id: "c1".to_owned(),
+            shares: 1
+        }
+    );
+
+    // The next heartbeat lists it.
+    wait_until("a heartbeat listing the shard", || {
+        cluster.fake.recorded.heartbeats_of("c1").iter().any(|b| {
+            b.heartbeat.shares.iter().any(|s| {
+                s.key_id == "db" && s.version == 3 && s.index == 2 && s.digest == ack.digest
+            })
+        })
+    })
+    .await;
+
+    // Release: sealed to the ephemeral key, bound to the request.
+    let key = EphemeralKey::generate(&mut rand::rng());
+    let answer = cluster
+        .release(&handle, &release_request("db", 3, "req-1", &key))
+        .await;
+    assert_eq!(answer.status, 200);
+    let released: ReleaseResponse = answer.json();
+    assert_eq!(released.custodian_id, "c1");
+    assert_eq!(released.index, 2);
+    let context = ReleaseContext {
+        request_id: "req-1",
+        key_id: "db",
+        version: 3,
+        custodian_id: "c1",
+        index: 2,
+    };
+    let plaintext = key.open(&context, &released.enc, &released.sealed).unwrap();
+    assert_eq!(plaintext.len(), BLINDING_LEN + share.len());
+    assert_eq!(&plaintext[BLINDING_LEN..], share);
+    verify_plaintext(&metadata, &plaintext).unwrap();
+    // Not in the clear on the wire, and bound to the request.
+    assert!(!released.sealed.windows(share.len()).any(|w| w == share));
+    let other_request = ReleaseContext {
+        request_id: "req-2",
+        ..context
+    };
+    assert!(
+        key.open(&other_request, &released.enc, &released.sealed)
+            .is_err()
+    );
+    let other_key = EphemeralKey::generate(&mut rand::rng());
+    assert!(
+        other_key
+            .open(&context, &released.enc, &released.sealed)
+            .is_err()
+    );
+
+    // Fault injection: the share opens but fails its commitment.
+    handle
+        .hooks()
+        .corrupt_releases
+        .store(true, Ordering::SeqCst);
+    let answer = cluster
+        .release(&handle, &release_request("db", 3, "req-3", &key))
+        .await;
+    assert_eq!(answer.status, 200);
+    let corrupted: ReleaseResponse = answer.json();
+    let context = ReleaseContext {
+        request_id: "req-3",
+        ..context
+    };
+    let plaintext = key
+        .open(&context, &corrupted.enc, &corrupted.sealed)
+        .unwrap();
+    assert_eq!(
+        verify_plaintext(&metadata, &plaintext),
+        Err(symbolon_envelope::Error::CommitmentMismatch)
+    );
+    handle
+        .hooks()
+        .corrupt_releases
+        .store(false, Ordering::SeqCst);
+
+    // Delete: 204, then gone, and again 204.
+    assert_eq!(cluster.delete(&handle, "db", 3).await.status, 204);
+    assert!(!path.exists());
+    assert_eq!(cluster.delete(&handle, "db", 3).await.status, 204);
+    cluster
+        .release(&handle, &release_request("db", 3, "req-4", &key))
+        .await
+        .problem(404, "not-found");
+    assert_eq!(cluster.health(&handle).await.shares, 0);
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_shards_and_requests_are_refused_precisely() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let me = cluster.recipient_of("c1");
+    let good = cluster.shard("c1", "k", 1, b"a share");
+
+    // A flipped byte in the sealed payload (before the 64-byte signature).
+    let mut flipped = good.clone();
+    let at = flipped.len() - 64 - 3;
+    flipped[at] ^= 0x10;
+    cluster
+        .put(&handle, "k", 1, flipped)
+        .await
+        .problem(422, "bad-signature");
+    // A flipped bit in the signature itself.
+    let mut bad_signature = good.clone();
+    *bad_signature.last_mut().unwrap() ^= 1;
+    cluster
+        .put(&handle, "k", 1, bad_signature)
+        .await
+        .problem(422, "bad-signature");
+    // Truncated, and not an envelope at all.
+    cluster
+        .put(&handle, "k", 1, good[..good.len() - 10].to_vec())
+        .await
+        .problem(400, "bad-envelope");
+    cluster
+        .put(&handle, "k", 1, b"hello".to_vec())
+        .await
+        .problem(400, "bad-envelope");
+    // Signed by another dealer.
+    let stranger = Identity::generate(&mut rand::rng());
+    let body = seal(metadata("k", 1, "c1", &me), b"a share", &me, &stranger);
+    let problem = cluster
+        .put(&handle, "k", 1, body)
+        .await
+        .problem(422, "wrong-signer");
+    assert!(problem.detail.unwrap().contains("pinned coordinator"));
+    // Sealed to another recipient.
+    let other = Identity::generate(&mut rand::rng()).recipient();
+    let body = seal(
+        metadata("k", 1, "c1", &other),
+        b"a share",
+        &other,
+        &cluster.dealer,
+    );
+    cluster
+        .put(&handle, "k", 1, body)
+        .await
+        .problem(422, "not-recipient");
+    // Sealed to our key but naming another custodian.
+    let body = seal(
+        metadata("k", 1, "c2", &me),
+        b"a share",
+        &me,
+        &cluster.dealer,
+    );
+    cluster
+        .put(&handle, "k", 1, body)
+        .await
+        .problem(422, "not-recipient");
+    // The path names another key or version.
+    let problem = cluster
+        .put(&handle, "other", 1, good.clone())
+        .await
+        .problem(422, "key-mismatch");
+    assert!(problem.detail.unwrap().contains("key_id"));
+    let problem = cluster
+        .put(&handle, "k", 2, good.clone())
+        .await
+        .problem(422, "key-mismatch");
+    assert!(problem.detail.unwrap().contains("version"));
+    // Expired.
+    let mut expired = metadata("k", 1, "c1", &me);
+    expired.created_at = now_secs() - 100;
+    expired.expires_at = Some(now_secs() - 10);
+    let body = seal(expired, b"a share", &me, &cluster.dealer);
+    cluster
+        .put(&handle, "k", 1, body)
+        .await
+        .problem(422, "expired");
+    // Malformed paths.
+    cluster
+        .put(&handle, "k", 0, good.clone())
+        .await
+        .problem(422, "key-mismatch");
+    let url = format!("{}/v1/keys/k/versions/one/share", handle.endpoint());
+    Answer::of(
+        cluster
+            .client
+            .put(url)
+            .body(good.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(400, "bad-request");
+    let url = format!("{}/v1/keys/..%2Fetc/versions/1/share", handle.endpoint());
+    Answer::of(
+        cluster
+            .client
+            .put(url)
+            .body(good.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(400, "bad-request");
+    // Nothing refused was stored.
+    assert_eq!(cluster.health(&handle).await.shares, 0);
+
+    // The good one is stored; a different shard for the same version is a
+    // conflict, the same bytes are fine.
+    assert_eq!(cluster.put(&handle, "k", 1, good.clone()).await.status, 200);
+    let different = cluster.shard("c1", "k", 1, b"a share");
+    assert_ne!(different, good);
+    cluster
+        .put(&handle, "k", 1, different)
+        .await
+        .problem(409, "conflict");
+    assert_eq!(cluster.put(&handle, "k", 1, good.clone()).await.status, 200);
+    let on_disk = std::fs::read(cluster.data_dir("c1").join("shares/k/1.sym")).unwrap();
+    assert_eq!(on_disk, good);
+
+    // Oversized body.
+    cluster
+        .put(&handle, "k", 5, vec![0u8; MAX_BODY + 1])
+        .await
+        .problem(413, "payload-too-large");
+
+    // Releases of what is not held; malformed release requests.
+    let key = EphemeralKey::generate(&mut rand::rng());
+    cluster
+        .release(&handle, &release_request("nope", 1, "r", &key))
+        .await
+        .problem(404, "not-found");
+    cluster
+        .release(&handle, &release_request("k", 9, "r", &key))
+        .await
+        .problem(404, "not-found");
+    let url = format!("{}/v1/release", handle.endpoint());
+    let answer = Answer::of(
+        cluster
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"request_id\": 1}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.content_type, PROBLEM_CONTENT_TYPE);
+    assert!((400..500).contains(&answer.status));
+    // An unusable ephemeral key (all zero: small order).
+    let mut zero = release_request("k", 1, "r", &key);
+    zero.ephemeral_public = [0; 32];
+    cluster
+        .release(&handle, &zero)
+        .await
+        .problem(400, "bad-request");
+    // Unknown route and wrong method.
+    let url = format!("{}/v1/nothing", handle.endpoint());
+    Answer::of(cluster.client.get(url).send().await.unwrap())
+        .await
+        .problem(404, "not-found");
+    let url = format!("{}/v1/release", handle.endpoint());
+    Answer::of(cluster.client.get(url).send().await.unwrap())
+        .await
+        .problem(405, "method-not-allowed");
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_of_an_expired_shard_is_refused() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let me = cluster.recipient_of("c1");
+    let mut soon = metadata("k", 1, "c1", &me);
+    soon.expires_at = Some(now_secs() + 2);
+    let body = seal(soon, b"short-lived", &me, &cluster.dealer);
+    assert_eq!(cluster.put(&handle, "k", 1, body).await.status, 200);
+    let key = EphemeralKey::generate(&mut rand::rng());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    cluster
+        .release(&handle, &release_request("k", 1, "r", &key))
+        .await
+        .problem(422, "expired");
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// TLS.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_coordinator_gets_through_tls() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let url = format!("{}/v1/health", handle.endpoint());
+
+    // The coordinator: yes.
+    assert_eq!(cluster.health(&handle).await.id, "c1");
+
+    // A client-role certificate of the same CA: refused in the handshake.
+    let client = http_client(&cluster.client_tls, Role::Custodian, Duration::from_secs(5)).unwrap();
+    let err = client.get(&url).send().await.unwrap_err();
+    assert!(!err.is_status(), "{err:?}");
+
+    // Another custodian's certificate: refused too.
+    let peer_tls = cluster
+        .ca
+        .issue(Role::Custodian, "c2", &[])
+        .unwrap()
+        .write(
+            &cluster.dir.path().join("tls"),
+            "c2",
+            cluster.ca.cert_path(),
+        )
+        .unwrap();
+    let peer = http_client(&peer_tls, Role::Custodian, Duration::from_secs(5)).unwrap();
+    assert!(peer.get(&url).send().await.is_err());
+
+    // No certificate at all: refused.
+    let mut roots = symbolon_transport::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&cluster.coordinator_tls.ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let anonymous = symbolon_transport::rustls::ClientConfig::builder_with_provider(
+        symbolon_transport::crypto_provider(),
+    )
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let anonymous = reqwest::Client::builder()
+        .tls_backend_preconfigured(anonymous)
+        .build()
+        .unwrap();
+    let err = anonymous.get(&url).send().await.unwrap_err();
+    assert!(!err.is_status(), "{err:?}");
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Restarts.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_shards_and_skips_corrupted_files() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    for key_id in ["alpha", "beta", "gamma"] {
+        let body = cluster.shard("c1", key_id, 1, key_id.as_bytes());
+        assert_eq!(cluster.put(&handle, key_id, 1, body).await.status, 200);
+    }
+    handle.shutdown().await.unwrap();
+
+    // Corrupt one stored shard, move another under the wrong version, and
+    // drop junk next to them.
+    let shares = cluster.data_dir("c1").join("shares");
+    let beta = shares.join("beta/1.sym");
+    let mut bytes = std::fs::read(&beta).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&beta, &bytes).unwrap();
+    std::fs::rename(shares.join("gamma/1.sym"), shares.join("gamma/2.sym")).unwrap();
+    std::fs::create_dir_all(shares.join("junk")).unwrap();
+    std::fs::write(shares.join("junk/1.sym"), b"not a shard").unwrap();
+    std::fs::write(shares.join("junk/notes.txt"), b"hello").unwrap();
+
+    let handle = cluster.start(config).await;
+    assert_eq!(cluster.health(&handle).await.shares, 1);
+    let key = EphemeralKey::generate(&mut rand::rng());
+    let answer = cluster
+        .release(&handle, &release_request("alpha", 1, "r", &key))
+        .await;
+    assert_eq!(answer.status, 200);
+    let released: ReleaseResponse = answer.json();
+    let context = ReleaseContext {
+        request_id: "r",
+        key_id: "alpha",
+        version: 1,
+        custodian_id: "c1",
+        index: 2,
+    };
+    let plaintext = key.open(&context, &released.enc, &released.sealed).unwrap();
+    assert_eq!(&plaintext[BLINDING_LEN..], b"alpha");
+    for (key_id, version) in [("beta", 1), ("gamma", 2), ("gamma", 1), ("junk", 1)] {
+        cluster
+            .release(&handle, &release_request(key_id, version, "r", &key))
+            .await
+            .problem(404, "not-found");
+    }
+    // The bad files are left where they were.
+    assert_eq!(std::fs::read(&beta).unwrap(), bytes);
+    assert!(shares.join("gamma/2.sym").exists());
+    assert!(shares.join("junk/1.sym").exists());
+    // Heartbeats list exactly the shard that loaded.
+    let beats = cluster.fake.recorded.heartbeats_of("c1");
+    let last = &beats.last().unwrap().heartbeat.shares;
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].key_id, "alpha");
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Configuration.
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("custodian.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const CONFIG: &str = r#"
+id = "c1"
+listen = "127.0.0.1:0"
+data_dir = "data"
+coordinator_url = "https://127.0.0.1:7100"
+join_token = "join-me"
+
+[labels]
+region = "eu-central"
+country = "DE"
+provider = "test"
+kind = "tee"
+
+[tls]
+ca = "ca.pem"
+cert = "c1.pem"
+key = "c1.key"
+"#;
+
+#[test]
+fn config_errors_name_the_file_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::load(&write_config(dir.path(), CONFIG)).unwrap();
+    assert_eq!(config.labels.kind, CustodianKind::Tee);
+    assert_eq!(config.heartbeat_interval_ms, None);
+
+    let cases = [
+        (
+            CONFIG.replace("[labels]\nregion = \"eu-central\"\ncountry = \"DE\"\nprovider = \"test\"\nkind = \"tee\"\n", ""),
+            "labels",
+        ),
+        (CONFIG.replace("kind = \"tee\"", "kind = \"mainframe\""), "labels.kind"),
+        (
+            CONFIG.replace("join_token = \"join-me\"", "join_token = \"a\"\njoin_token_file = \"t\""),
+            "join_token",
+        ),
+        (CONFIG.replace("id = \"c1\"", "id = \"-c1\""), "id"),
+        (CONFIG.replace("cert = \"c1.pem\"", "cert = \"c1.pem\"\ncrt = \"x\""), "tls.crt"),
+        (CONFIG.replace("listen = \"127.0.0.1:0\"", "listen = 7"), "listen"),
+    ];
+    for (text, field) in cases {
+        let path = write_config(dir.path(), &text);
+        let err = Config::load(&path).unwrap_err();
+        let Error::Config { field: named, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(named, field, "{err}");
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains(field), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_refused_at_start() {
+    let cluster = Cluster::new().await;
+    let mut config = cluster.config("c1");
+    config.tls = cluster.config("c2").tls;
+    let err = symbolon_custodian::start(config).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Config { field, .. } if field == "tls.cert"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Cost of a release through HTTP (printed, not asserted).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_cost() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let body = cluster.shard("c1", "k", 1, &[0x5a; 32]);
+    assert_eq!(cluster.put(&handle, "k", 1, body).await.status, 200);
+    let key = EphemeralKey::generate(&mut rand::rng());
+    let request = release_request("k", 1, "r", &key);
+    // Warm the connection up.
+    for _ in 0..20 {
+        assert_eq!(cluster.release(&handle, &request).await.status, 200);
+    }
+    let n = 300;
+    let started = Instant::now();
+    for _ in 0..n {
+        assert_eq!(cluster.release(&handle, &request).await.status, 200);
+    }
+    let sequential = started.elapsed() / n;
+    let started = Instant::now();
+    for _ in 0..n {
+        cluster.health(&handle).await;
+    }
+    let health = started.elapsed() / n;
+    let context = ReleaseContext {
+        request_id: "r",
+        key_id: "k",
+        version: 1,
+        custodian_id: "c1",
+        index: 2,
+    };
+    let started = Instant::now();
+    for _ in 0..n {
+        symbolon_proto::release::seal(&key.public(), &context, &[1; 64], &mut rand::rng()).unwrap();
+    }
+    let seal_cost = started.elapsed() / n;
+
+    let concurrency = 8;
+    let per_task = 100;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let client = cluster.client.clone();
+        let url = format!("{}/v1/release", handle.endpoint());
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                let response = client.post(&url).json(&request).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let rate = f64::from(concurrency * per_task) / elapsed.as_secs_f64();
+    println!(
+        "release through HTTPS (client and custodian in one process, 2 worker threads): \
+         {sequential:?} per release sequentially (a health check: {health:?}; one seal in this build: {seal_cost:?}); \
+         {rate:.0} releases/s with {concurrency} concurrent callers"
+    );
+    handle.shutdown().await.unwrap();
+}

@@ -1,0 +1,305 @@
+//! The protocol between the coordinator and custodians.
+//!
+//! Custodians serve (mutual TLS, coordinator certificates only):
+//!
+//! * `PUT /v1/keys/{key_id}/versions/{version}/share` — body: a binary shard
+//!   envelope sealed to the custodian; answer [`StoreShareResponse`].
+//! * `DELETE /v1/keys/{key_id}/versions/{version}/share` — 204, idempotent.
+//! * `POST /v1/release` — [`ReleaseRequest`]; answer [`ReleaseResponse`].
+//! * `GET /v1/health` — [`CustodianHealth`].
+//!
+//! The coordinator serves custodians (custodian certificates, whose name must
+//! equal the custodian id):
+//!
+//! * `POST /v1/custodians/register` — [`RegisterRequest`] → [`RegisterResponse`].
+//! * `POST /v1/custodians/{id}/heartbeat` — [`SignedHeartbeat`] → 204.
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Error;
+
+/// What kind of custodian holds shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CustodianKind {
+    /// A trusted execution environment.
+    Tee,
+    /// A hardware security module.
+    Hsm,
+    /// A TPM-sealed host.
+    Tpm,
+    /// An (ephemeral) virtual machine.
+    Vm,
+    /// Another organisation.
+    Org,
+}
+
+impl CustodianKind {
+    /// The lowercase name used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tee => "tee",
+            Self::Hsm => "hsm",
+            Self::Tpm => "tpm",
+            Self::Vm => "vm",
+            Self::Org => "org",
+        }
+    }
+
+    /// Parses [`CustodianKind::as_str`]'s output.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Tee, Self::Hsm, Self::Tpm, Self::Vm, Self::Org]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+/// Where a custodian is and what it is: used by placement constraints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Labels {
+    /// Region, e.g. `eu-central`.
+    pub region: String,
+    /// ISO 3166 country code, e.g. `DE`.
+    pub country: String,
+    /// Hosting provider or organisation.
+    pub provider: String,
+    /// The custodian's kind.
+    pub kind: CustodianKind,
+}
+
+/// A custodian introduces itself (first start, and every restart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// The shared join token that admits custodians to this cluster.
+    pub join_token: String,
+    /// The custodian's id (must equal its certificate's name).
+    pub id: String,
+    /// Its labels.
+    pub labels: Labels,
+    /// The HTTPS base URL the coordinator reaches it at.
+    pub endpoint: String,
+    /// Its HPKE recipient string (`symbolon1…`): shards are sealed to it.
+    pub recipient: String,
+    /// Its Ed25519 attestation key: heartbeats are signed with it.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub attestation_key: [u8; 32],
+}
+
+/// The coordinator's answer to a registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisterResponse {
+    /// The coordinator's recipient string: its Ed25519 key signs every shard
+    /// it deals, and custodians accept shards signed by it only.
+    pub coordinator_recipient: String,
+    /// How often to send heartbeats, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+}
+
+/// The digest of one stored shard, reported in heartbeats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShareDigest {
+    /// The key id.
+    pub key_id: String,
+    /// The key version.
+    pub version: u64,
+    /// The share index.
+    pub index: u16,
+    /// BLAKE3 of the stored envelope bytes.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub digest: [u8; 32],
+}
+
+/// A custodian's periodic statement that it is alive and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Heartbeat {
+    /// The custodian's id.
+    pub custodian_id: String,
+    /// Strictly increasing across the custodian's whole life, restarts
+    /// included: a replayed heartbeat is refused.
+    pub seq: u64,
+    /// When it was sent, Unix milliseconds.
+    pub time_ms: u64,
+    /// Every shard it holds.
+    pub shares: Vec<ShareDigest>,
+}
+
+/// Domain separation for heartbeat signatures.
+const HEARTBEAT_DOMAIN: &[u8] = b"symbolon heartbeat v1\0";
+
+impl Heartbeat {
+    /// The exact bytes the signature covers: a domain tag, then every field
+    /// in order with big-endian integers and u16-length-prefixed strings.
+    /// Independent of JSON formatting, so any serializer can carry it.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + self.shares.len() * 64);
+        out.extend_from_slice(HEARTBEAT_DOMAIN);
+        put_str(&mut out, &self.custodian_id);
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.time_ms.to_be_bytes());
+        out.extend_from_slice(
+            &u32::try_from(self.shares.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for share in &self.shares {
+            put_str(&mut out, &share.key_id);
+            out.extend_from_slice(&share.version.to_be_bytes());
+            out.extend_from_slice(&share.index.to_be_bytes());
+            out.extend_from_slice(&share.digest);
+        }
+        out
+    }
+
+    /// Signs the heartbeat with the custodian's attestation key.
+    pub fn sign(self, key: &SigningKey) -> SignedHeartbeat {
+        let signature = key.sign(&self.signing_bytes()).to_bytes();
+        SignedHeartbeat {
+            heartbeat: self,
+            signature,
+        }
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Names and ids are at most 255 bytes; a longer string is cut at the
+    // length prefix's limit, which only makes its signature fail to match.
+    let bytes = s.as_bytes();
+    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
+}
+
+/// A heartbeat with its Ed25519 signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SignedHeartbeat {
+    /// The statement.
+    pub heartbeat: Heartbeat,
+    /// Ed25519 over [`Heartbeat::signing_bytes`].
+    #[serde(with = "crate::hex64")]
+    #[schema(value_type = String)]
+    pub signature: [u8; 64],
+}
+
+impl SignedHeartbeat {
+    /// Checks the signature (strictly: canonical, no small-order points)
+    /// against the custodian's registered attestation key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadPublicKey`] or [`Error::BadHeartbeatSignature`].
+    pub fn verify(&self, attestation_key: &[u8; 32]) -> Result<(), Error> {
+        let key = VerifyingKey::from_bytes(attestation_key).map_err(|_| Error::BadPublicKey {
+            what: "attestation",
+        })?;
+        key.verify_strict(
+            &self.heartbeat.signing_bytes(),
+            &Signature::from_bytes(&self.signature),
+        )
+        .map_err(|_| Error::BadHeartbeatSignature)
+    }
+}
+
+/// A custodian's acknowledgement that it verified and stored a shard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoreShareResponse {
+    /// The custodian's id.
+    pub custodian_id: String,
+    /// The share index it holds.
+    pub index: u16,
+    /// BLAKE3 of the stored envelope bytes (as later reported in heartbeats).
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub digest: [u8; 32],
+}
+
+/// The coordinator asks a custodian for its share of one key version, for
+/// one request, sealed to a fresh ephemeral key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseRequest {
+    /// The request this release serves (bound into the sealing).
+    pub request_id: String,
+    /// The key id.
+    pub key_id: String,
+    /// The key version.
+    pub version: u64,
+    /// The X25519 public key to seal the share to.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub ephemeral_public: [u8; 32],
+}
+
+/// A custodian's sealed share (see [`crate::release`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseResponse {
+    /// The custodian's id.
+    pub custodian_id: String,
+    /// The share index.
+    pub index: u16,
+    /// HPKE encapsulated key.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub enc: [u8; 32],
+    /// HPKE ciphertext of the shard's plaintext (blinding ‖ share), with tag.
+    #[serde(with = "crate::b64")]
+    #[schema(value_type = String, format = Byte)]
+    pub sealed: Vec<u8>,
+}
+
+/// A custodian's liveness answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CustodianHealth {
+    /// The custodian's id.
+    pub id: String,
+    /// How many shards it holds.
+    pub shares: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heartbeat() -> Heartbeat {
+        Heartbeat {
+            custodian_id: "c1".into(),
+            seq: 7,
+            time_ms: 1_700_000_000_000,
+            shares: vec![ShareDigest {
+                key_id: "k".into(),
+                version: 1,
+                index: 2,
+                digest: [9; 32],
+            }],
+        }
+    }
+
+    #[test]
+    fn heartbeat_signature_round_trip_and_tamper() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let public = key.verifying_key().to_bytes();
+        let signed = heartbeat().sign(&key);
+        signed.verify(&public).unwrap();
+        let json = serde_json::to_string(&signed).unwrap();
+        let back: SignedHeartbeat = serde_json::from_str(&json).unwrap();
+        back.verify(&public).unwrap();
+
+        let mut replay = signed.clone();
+        replay.heartbeat.seq += 1;
+        assert_eq!(replay.verify(&public), Err(Error::BadHeartbeatSignature));
+        let mut moved = signed.clone();
+        moved.heartbeat.shares[0].digest[0] ^= 1;
+        assert_eq!(moved.verify(&public), Err(Error::BadHeartbeatSignature));
+        let other = SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes();
+        assert_eq!(signed.verify(&other), Err(Error::BadHeartbeatSignature));
+    }
+
+    #[test]
+    fn bad_hex_is_a_serde_error() {
+        let json = r#"{"custodian_id":"c","index":1,"digest":"zz"}"#;
+        let err = serde_json::from_str::<StoreShareResponse>(json).unwrap_err();
+        assert!(err.to_string().contains("hex"), "{err}");
+    }
+}
