@@ -228,3 +228,63 @@ fn client_commands_without_a_cluster_say_how_to_start_one() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn ca_init_and_issue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca");
+    let out = symbolon()
+        .args(["ca", "init", "--dir"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ca.join("ca.pem").exists() && ca.join("ca.key").exists());
+
+    // Never overwrites an existing CA.
+    let again = symbolon()
+        .args(["ca", "init", "--dir"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("ca.pem"));
+
+    let certs = tmp.path().join("certs");
+    let out = symbolon()
+        .args(["ca", "issue", "--role", "client", "--name", "bob", "--ca"])
+        .arg(&ca)
+        .arg("--out-dir")
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = std::fs::read_to_string(certs.join("bob.pem")).unwrap();
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(certs.join("bob.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let bad = symbolon()
+        .args([
+            "ca", "issue", "--role", "client", "--name", "bad/name", "--ca",
+        ])
+        .arg(&ca)
+        .arg("--out-dir")
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad/name"));
+}
