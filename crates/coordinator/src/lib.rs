@@ -100,47 +100,27 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 
 fn load_or_create_identity(dir: &Path) -> Result<Identity, Error> {
     let path = dir.join("identity.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            Identity::from_armored(&text).map_err(|source| Error::Identity { path, source })
+    if !path.exists() {
+        let identity = Identity::generate(&mut rand::rng());
+        // Refuse rather than replace: if another coordinator sharing this
+        // directory created one first, read and use that one below.
+        match symbolon_transport::write_atomically(
+            &path,
+            identity.to_armored().as_bytes(),
+            0o600,
+            symbolon_transport::Existing::Refuse,
+        ) {
+            Ok(()) => return Ok(identity),
+            Err(symbolon_transport::Error::Exists { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let identity = Identity::generate(&mut rand::rng());
-            write_private(&path, identity.to_armored().as_bytes())?;
-            Ok(identity)
-        }
-        Err(e) => Err(Error::DataDir {
-            path,
+    }
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| Error::DataDir {
+            path: path.clone(),
             reason: format!("cannot read: {e}"),
-        }),
-    }
-}
-
-/// Writes a secret file: mode 0600, temp file, fsync, rename.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let fail = |e: std::io::Error| Error::DataDir {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    };
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+        })?);
+    Identity::from_armored(&text).map_err(|source| Error::Identity { path, source })
 }
 
 fn custodian_from_row(row: symbolon_store::CustodianRow) -> Option<Custodian> {

@@ -35,13 +35,19 @@ pub(crate) struct Rebuilt {
     pub(crate) failures: Vec<CustodianFailure>,
 }
 
-/// Why the key could not be rebuilt: every custodian asked and what went
-/// wrong with it.
+/// Why the key could not be rebuilt.
 #[derive(Debug)]
-pub(crate) struct NotEnough {
-    pub(crate) have: usize,
-    pub(crate) need: usize,
-    pub(crate) failures: Vec<CustodianFailure>,
+pub(crate) enum RebuildError {
+    /// Fewer than `need` custodians returned a valid share: every custodian
+    /// asked and what went wrong with it.
+    NotEnough {
+        have: usize,
+        need: usize,
+        failures: Vec<CustodianFailure>,
+    },
+    /// Shares that each passed their commitment do not combine: the stored
+    /// placement is inconsistent (ours, not a custodian's fault).
+    Combine(symbolon_sharing::Error),
 }
 
 /// Rebuilds `version` of `key` for request `request_id`.
@@ -50,7 +56,7 @@ pub(crate) async fn rebuild(
     key: &Key,
     version: &Version,
     request_id: &str,
-) -> Result<Rebuilt, NotEnough> {
+) -> Result<Rebuilt, RebuildError> {
     let need = usize::from(key.threshold);
     let ephemeral = EphemeralKey::generate(&mut rand::rng());
     let candidates = order_candidates(state, version);
@@ -102,28 +108,19 @@ pub(crate) async fn rebuild(
     if good.len() < need {
         // Name the custodians never reached too (none are left unasked
         // unless the key has fewer placements than its threshold).
-        return Err(NotEnough {
+        return Err(RebuildError::NotEnough {
             have: good.len(),
             need,
             failures,
         });
     }
     let (shares, custodians): (Vec<Share>, Vec<String>) = good.into_iter().unzip();
-    match bytes::combine(&shares, need) {
-        Ok(secret) => Ok(Rebuilt {
-            secret: LockedSecret::new(secret),
-            custodians,
-            failures,
-        }),
-        Err(e) => Err(NotEnough {
-            have: 0,
-            need,
-            failures: vec![CustodianFailure {
-                id: custodians.join(","),
-                reason: format!("the shares do not combine: {e}"),
-            }],
-        }),
-    }
+    let secret = bytes::combine(&shares, need).map_err(RebuildError::Combine)?;
+    Ok(Rebuilt {
+        secret: LockedSecret::new(secret),
+        custodians,
+        failures,
+    })
 }
 
 /// Healthy custodians first, then suspect, then failed; random order
@@ -133,10 +130,7 @@ fn order_candidates<'v>(state: &AppState, version: &'v Version) -> Vec<&'v Slot>
     let mut rng = rand::rng();
     let mut groups: [Vec<&Slot>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for slot in &version.slots {
-        let rank = match state
-            .custodian(&slot.custodian)
-            .map(|c| c.state(now, state.health))
-        {
+        let rank = match state.health_of(&slot.custodian, now) {
             Some(HealthState::Healthy) => 0,
             Some(HealthState::Suspect) => 1,
             Some(HealthState::Failed) | None => 2,
@@ -176,10 +170,10 @@ async fn fetch_inner(
     ephemeral: &EphemeralKey,
     request_id: &str,
 ) -> Result<Share, String> {
-    let custodian = state
-        .custodian(&slot.custodian)
+    let endpoint = state
+        .endpoint_of(&slot.custodian)
         .ok_or_else(|| "not registered with this coordinator".to_owned())?;
-    let url = format!("{}/v1/release", custodian.endpoint.trim_end_matches('/'));
+    let url = format!("{}/v1/release", endpoint.trim_end_matches('/'));
     let request = ReleaseRequest {
         request_id: request_id.to_owned(),
         key_id: key.id.clone(),
@@ -240,7 +234,7 @@ async fn fetch_inner(
     Share::new(index, SecretBytes::from_slice(share)).map_err(|e| format!("unusable share: {e}"))
 }
 
-fn describe_send_error(e: &reqwest::Error) -> String {
+pub(crate) fn describe_send_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {

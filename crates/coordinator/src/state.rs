@@ -136,8 +136,23 @@ impl AppState {
         Duration::from_millis(self.config.custodian_timeout_ms)
     }
 
-    pub(crate) fn custodian(&self, id: &str) -> Option<Custodian> {
-        self.custodians.read().ok()?.get(id).cloned()
+    /// A custodian's health, without copying its record (operations ask
+    /// this for every slot).
+    pub(crate) fn health_of(&self, id: &str, now: u64) -> Option<HealthState> {
+        let map = self.custodians.read().ok()?;
+        map.get(id).map(|c| c.state(now, self.health))
+    }
+
+    /// A custodian's registered attestation key.
+    pub(crate) fn attestation_key_of(&self, id: &str) -> Option<[u8; 32]> {
+        let map = self.custodians.read().ok()?;
+        map.get(id).map(|c| c.attestation_key)
+    }
+
+    /// A custodian's endpoint, without copying the rest of its record.
+    pub(crate) fn endpoint_of(&self, id: &str) -> Option<String> {
+        let map = self.custodians.read().ok()?;
+        map.get(id).map(|c| c.endpoint.clone())
     }
 
     pub(crate) fn all_custodians(&self) -> Vec<Custodian> {

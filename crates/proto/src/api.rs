@@ -106,11 +106,10 @@ pub struct CreateKeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinct: Option<DistinctLabel>,
     /// Import these bytes (base64) as the secret instead of generating 32
-    /// random bytes. Travels only inside the TLS channel; wiped after the
-    /// split.
+    /// random bytes. Travels only inside the TLS channel; wiped when the
+    /// request is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Byte)]
-    pub import: Option<String>,
+    pub import: Option<crate::SecretData>,
 }
 
 /// Where one share of a key version lives.
@@ -160,9 +159,7 @@ pub struct KeyList {
 #[serde(deny_unknown_fields)]
 pub struct EncryptRequest {
     /// The plaintext, base64.
-    #[serde(with = "crate::b64")]
-    #[schema(value_type = String, format = Byte)]
-    pub plaintext: Vec<u8>,
+    pub plaintext: crate::SecretData,
 }
 
 /// The answer to [`EncryptRequest`].
@@ -197,9 +194,7 @@ pub struct DecryptRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DecryptResponse {
     /// The plaintext, base64.
-    #[serde(with = "crate::b64")]
-    #[schema(value_type = String, format = Byte)]
-    pub plaintext: Vec<u8>,
+    pub plaintext: crate::SecretData,
     /// The custodians whose shares rebuilt the key.
     pub custodians: Vec<String>,
     /// Custodians that were asked but did not contribute, and why (for

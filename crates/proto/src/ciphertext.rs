@@ -46,6 +46,15 @@ pub fn derive_aead_key(secret: &[u8]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(blake3::derive_key(KDF_CONTEXT, secret))
 }
 
+/// The AEAD keyed with [`derive_aead_key`]; the key is wiped once the cipher
+/// is built (the cipher wipes its own copy on drop).
+fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
+    let mut key = Key::from(*derive_aead_key(secret));
+    let cipher = XChaCha20Poly1305::new(&key);
+    zeroize::Zeroize::zeroize(key.as_mut_slice());
+    cipher
+}
+
 fn header_bytes(key: &str, version: u64) -> Result<Vec<u8>, Error> {
     validate_name("key name", key)?;
     let mut out = Vec::with_capacity(4 + 2 + key.len() + 8 + NONCE_LEN);
@@ -79,14 +88,16 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
     let aad_len = out.len();
     out.reserve(plaintext.len() + TAG_LEN);
     out.extend_from_slice(plaintext);
-    let aead_key = derive_aead_key(secret);
-    let cipher = XChaCha20Poly1305::new(&Key::from(*aead_key));
+    // Wiped if encryption fails while it still holds the plaintext.
+    let mut out = Zeroizing::new(out);
+    let cipher = cipher(secret);
     let (aad, body) = out.split_at_mut(aad_len);
     let tag = cipher
         .encrypt_inout_detached(&XNonce::from(nonce), aad, InOutBuf::from(body))
         .map_err(|_| Error::BadCiphertext {
             reason: "plaintext too long",
         })?;
+    let mut out = std::mem::take(&mut *out);
     out.extend_from_slice(&tag);
     Ok(out)
 }
@@ -164,8 +175,7 @@ pub fn decrypt(secret: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, E
     let tag = Tag::try_from(tag).map_err(|_| Error::BadCiphertext {
         reason: "truncated body",
     })?;
-    let aead_key = derive_aead_key(secret);
-    let cipher = XChaCha20Poly1305::new(&Key::from(*aead_key));
+    let cipher = cipher(secret);
     let mut plaintext = Zeroizing::new(vec![0u8; body.len()]);
     let buffer = InOutBuf::new(body, &mut plaintext).map_err(|_| Error::BadCiphertext {
         reason: "truncated body",

@@ -67,3 +67,91 @@ macro_rules! hex_array {
 
 hex_array!(hex32, 32);
 hex_array!(hex64, 64);
+
+/// Secret bytes on the wire (a secret to import, a plaintext): base64 in
+/// JSON, wiped when dropped, and `<redacted>` under `Debug`, so a request
+/// or answer that carries one can be logged or dropped without leaking it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretData(zeroize::Zeroizing<Vec<u8>>);
+
+impl SecretData {
+    /// Wraps `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(zeroize::Zeroizing::new(bytes))
+    }
+
+    /// The bytes.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<zeroize::Zeroizing<Vec<u8>>> for SecretData {
+    fn from(bytes: zeroize::Zeroizing<Vec<u8>>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl std::fmt::Debug for SecretData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretData(<redacted {} bytes>)", self.0.len())
+    }
+}
+
+impl serde::Serialize for SecretData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        let text =
+            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*self.0));
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SecretData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        b64::deserialize(d).map(Self::new)
+    }
+}
+
+impl utoipa::PartialSchema for SecretData {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Byte,
+            )))
+            .description(Some("base64; secret"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SecretData {}
+
+#[cfg(test)]
+mod tests {
+    use super::SecretData;
+
+    #[test]
+    fn secret_data_is_base64_and_redacted() {
+        let data = SecretData::new(b"hunter2".to_vec());
+        let json = serde_json::to_string(&data).unwrap();
+        assert_eq!(json, "\"aHVudGVyMg==\"");
+        assert_eq!(serde_json::from_str::<SecretData>(&json).unwrap(), data);
+        let debug = format!("{data:?}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("redacted"),
+            "{debug}"
+        );
+        assert!(serde_json::from_str::<SecretData>("\"!!\"").is_err());
+    }
+}

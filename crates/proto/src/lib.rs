@@ -23,7 +23,7 @@ mod names;
 mod problem;
 pub mod release;
 
-pub use encoding::{b64, hex32, hex64};
+pub use encoding::{SecretData, b64, hex32, hex64};
 pub use error::Error;
 pub use names::{MAX_NAME_LEN, validate_name};
 pub use problem::{CustodianFailure, PROBLEM_CONTENT_TYPE, Problem};

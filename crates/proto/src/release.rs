@@ -148,7 +148,8 @@ pub fn seal<R: CryptoRng + ?Sized>(
 ) -> Result<([u8; 32], Vec<u8>), Error> {
     let pk = PublicKey::from_bytes(ephemeral_public)
         .map_err(|_| Error::BadPublicKey { what: "ephemeral" })?;
-    let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
+    // Wiped if sealing fails while it still holds the plaintext.
+    let mut buffer = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
     buffer.extend_from_slice(plaintext);
     let (enc, tag) =
         hpke::single_shot_seal_inout_detached_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
@@ -160,8 +161,10 @@ pub fn seal<R: CryptoRng + ?Sized>(
             &mut rng,
         )
         .map_err(|_| Error::Seal)?;
-    buffer.extend_from_slice(&tag.to_bytes());
-    Ok((enc.to_bytes().into(), buffer))
+    // Now ciphertext, which needs no wiping.
+    let mut ciphertext = std::mem::take(&mut *buffer);
+    ciphertext.extend_from_slice(&tag.to_bytes());
+    Ok((enc.to_bytes().into(), ciphertext))
 }
 
 #[cfg(test)]

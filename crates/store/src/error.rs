@@ -70,7 +70,7 @@ pub enum Error {
     },
 
     /// The database failed (connection, I/O, a constraint not mapped above).
-    #[error("database error")]
+    #[error("database error: {source}")]
     Database {
         /// The driver's error.
         #[from]

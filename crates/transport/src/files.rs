@@ -96,7 +96,7 @@ pub(crate) fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> 
 
 /// How [`write_atomically`] treats an existing file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Existing {
+pub enum Existing {
     /// Replace it.
     Replace,
     /// Fail with [`Error::Exists`].
@@ -107,7 +107,14 @@ pub(crate) enum Existing {
 /// whole new one: a temporary file in the same directory, fsync, then rename
 /// (or, with [`Existing::Refuse`], a hard link that fails if `path` exists),
 /// then fsync of the directory. `mode` applies on Unix from creation on.
-pub(crate) fn write_atomically(
+///
+/// The daemons write their own private files (identities) with it too.
+///
+/// # Errors
+///
+/// [`Error::Exists`] (with [`Existing::Refuse`]) or [`Error::Write`] naming
+/// the file; the temporary file is removed on failure.
+pub fn write_atomically(
     path: &Path,
     contents: &[u8],
     mode: u32,

@@ -137,7 +137,7 @@ async fn cluster_bench(
         .post(
             &format!("/v1/keys/{name}/encrypt"),
             &EncryptRequest {
-                plaintext: payload.clone(),
+                plaintext: symbolon_proto::SecretData::new(payload.clone()),
             },
         )
         .await?;
@@ -146,7 +146,9 @@ async fn cluster_bench(
     let decrypt_body = DecryptRequest {
         ciphertext: sample.ciphertext,
     };
-    let encrypt_body = EncryptRequest { plaintext: payload };
+    let encrypt_body = EncryptRequest {
+        plaintext: symbolon_proto::SecretData::new(payload),
+    };
     // Warm up every client's connection before measuring.
     let mut clients = Vec::with_capacity(args.clients);
     for _ in 0..args.clients {

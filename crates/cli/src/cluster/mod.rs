@@ -10,7 +10,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
 use symbolon_proto::Problem;
 use symbolon_proto::api::{
     CreateKeyRequest, DecryptRequest, DecryptResponse, DistinctLabel, EncryptRequest,
@@ -279,12 +278,7 @@ fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
     symbolon_proto::validate_name("key name", &args.name)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let import = match &args.import {
-        Some(path) => {
-            let bytes = file::read(path)?;
-            Some(zeroize::Zeroizing::new(
-                base64::engine::general_purpose::STANDARD.encode(&*bytes),
-            ))
-        }
+        Some(path) => Some(symbolon_proto::SecretData::from(file::read(path)?)),
         None => None,
     };
     let request = CreateKeyRequest {
@@ -301,7 +295,7 @@ fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
             DistinctArg::Region => DistinctLabel::Region,
             DistinctArg::Provider => DistinctLabel::Provider,
         }),
-        import: import.as_ref().map(|s| s.to_string()),
+        import,
     };
     let key: KeyInfo = runtime()?.block_on(async {
         api(args.client.config.as_deref())?
@@ -358,7 +352,7 @@ pub(crate) fn encrypt(args: &CryptArgs) -> Result<(), Error> {
         });
     }
     let request = EncryptRequest {
-        plaintext: plaintext.to_vec(),
+        plaintext: plaintext.into(),
     };
     let answer: EncryptResponse = runtime()?.block_on(async {
         api(args.client.config.as_deref())?
@@ -408,8 +402,7 @@ pub(crate) fn decrypt(args: &CryptArgs) -> Result<(), Error> {
             .await
     })?;
     warn_failures(&answer.failures);
-    let plaintext = zeroize::Zeroizing::new(answer.plaintext);
-    write_output(args.out.as_deref(), &plaintext)
+    write_output(args.out.as_deref(), answer.plaintext.expose_secret())
 }
 
 pub(crate) fn release(args: &ReleaseArgs) -> Result<(), Error> {

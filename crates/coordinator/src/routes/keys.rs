@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use base64::Engine as _;
 use futures::future::join_all;
 use rand::RngExt as _;
 use symbolon_envelope::{Envelope, Metadata, RecipientInfo, Scheme};
@@ -83,7 +82,23 @@ pub(crate) async fn show(
 }
 
 async fn key_info(state: &AppState, row: symbolon_store::KeyRow) -> Result<KeyInfo, ApiError> {
-    let placements = state.store.placements(&row.id, row.current_version).await?;
+    let placement = state
+        .store
+        .placements(&row.id, row.current_version)
+        .await?
+        .into_iter()
+        .map(|p| PlacementInfo {
+            index: u16::try_from(p.share_index).unwrap_or(0),
+            custodian: p.custodian_id,
+        })
+        .collect();
+    key_info_with(row, placement)
+}
+
+fn key_info_with(
+    row: symbolon_store::KeyRow,
+    placement: Vec<PlacementInfo>,
+) -> Result<KeyInfo, ApiError> {
     Ok(KeyInfo {
         kind: KeyKind::from_name(row.kind.as_str()).ok_or_else(|| {
             ApiError::internal(format_args!("key {} has kind {:?}", row.name, row.kind))
@@ -96,13 +111,7 @@ async fn key_info(state: &AppState, row: symbolon_store::KeyRow) -> Result<KeyIn
         version: u64::try_from(row.current_version).unwrap_or(0),
         created_at: rfc3339(u64::try_from(row.created_at).unwrap_or(0)),
         created_by: row.created_by,
-        placement: placements
-            .into_iter()
-            .map(|p| PlacementInfo {
-                index: u16::try_from(p.share_index).unwrap_or(0),
-                custodian: p.custodian_id,
-            })
-            .collect(),
+        placement,
         name: row.name,
         id: row.id,
     })
@@ -120,9 +129,7 @@ pub(crate) async fn create(
     ApiJson(request): ApiJson<CreateKeyRequest>,
 ) -> Result<(StatusCode, axum::Json<KeyInfo>), ApiError> {
     require_client(&peer)?;
-    state
-        .touch_principal(&peer.name, peer.role.to_string().as_str())
-        .await;
+    state.touch_principal(&peer.name, peer.role.as_str()).await;
     validate_name("key name", &request.name).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if request.kind != KeyKind::Secret {
         return Err(ApiError::unprocessable(
@@ -140,13 +147,9 @@ pub(crate) async fn create(
             format!("need 1 <= threshold <= shares <= 255, got threshold {t} and shares {n}"),
         ));
     }
-    let secret = match &request.import {
-        Some(b64) => {
-            let bytes = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|e| ApiError::bad_request(format!("import: invalid base64: {e}")))?,
-            );
+    let generated;
+    let secret: &[u8] = match &request.import {
+        Some(bytes) => {
             if bytes.is_empty() || bytes.len() > MAX_IMPORT {
                 return Err(ApiError::unprocessable(
                     "bad-import",
@@ -156,12 +159,13 @@ pub(crate) async fn create(
                     ),
                 ));
             }
-            bytes
+            bytes.expose_secret()
         }
         None => {
-            let mut bytes = Zeroizing::new(vec![0u8; 32]);
+            let mut bytes = Zeroizing::new([0u8; 32]);
             rand::rng().fill(bytes.as_mut_slice());
-            bytes
+            generated = bytes;
+            generated.as_slice()
         }
     };
     if state.find_key(&request.name).await?.is_some() {
@@ -181,9 +185,8 @@ pub(crate) async fn create(
 
     let key_id = hex::encode(rand::rng().random::<[u8; 16]>());
     let split_id: [u8; 16] = rand::rng().random();
-    let shares = bytes::split(&secret, usize::from(t), usize::from(n), &mut rand::rng())
+    let shares = bytes::split(secret, usize::from(t), usize::from(n), &mut rand::rng())
         .map_err(ApiError::internal)?;
-    drop(secret);
     let mut sealed = Vec::with_capacity(chosen.len());
     for (custodian, share) in chosen.iter().zip(&shares) {
         let metadata = Metadata {
@@ -272,25 +275,31 @@ pub(crate) async fn create(
         split_id,
         created_at,
     };
-    if let Err(e) = state.store.create_key(&key, &version, &placements).await {
-        withdraw(&state, &chosen, &key_id).await;
-        return Err(match e {
-            symbolon_store::Error::Conflict { .. } => ApiError::conflict(
-                "key-exists",
-                format!("a key named {:?} already exists", request.name),
-            ),
-            other => other.into(),
-        });
-    }
+    let row = match state.store.create_key(&key, &version, &placements).await {
+        Ok(row) => row,
+        Err(e) => {
+            withdraw(&state, &chosen, &key_id).await;
+            return Err(match e {
+                symbolon_store::Error::Conflict { .. } => ApiError::conflict(
+                    "key-exists",
+                    format!("a key named {:?} already exists", request.name),
+                ),
+                other => other.into(),
+            });
+        }
+    };
     metrics::counter!("symbolon_keys_created_total").increment(1);
     tracing::info!(key = %request.name, threshold = t, shares = n, by = %peer.name, "key created");
-    let row = state
-        .find_key(&request.name)
-        .await?
-        .ok_or_else(|| ApiError::internal("created key vanished"))?;
+    let placement = placements
+        .iter()
+        .map(|p| PlacementInfo {
+            index: u16::try_from(p.share_index).unwrap_or(0),
+            custodian: p.custodian_id.clone(),
+        })
+        .collect();
     Ok((
         StatusCode::CREATED,
-        axum::Json(key_info(&state, row).await?),
+        axum::Json(key_info_with(row, placement)?),
     ))
 }
 
@@ -318,7 +327,7 @@ async fn put_share(
     )
     .await
     .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-    .map_err(|e| format!("unreachable: {e}"))?;
+    .map_err(|e| crate::reconstruct::describe_send_error(&e))?;
     let status = response.status();
     let text = response
         .bytes()

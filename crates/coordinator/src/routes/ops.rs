@@ -18,7 +18,7 @@ use symbolon_store::{NewRequest, RequestOutcome};
 use symbolon_transport::PeerIdentity;
 
 use crate::problem::{ApiError, ApiJson};
-use crate::reconstruct::{self, Rebuilt};
+use crate::reconstruct::{self, RebuildError, Rebuilt};
 use crate::routes::require_client;
 use crate::state::{AppState, Key, Version, now_ms};
 
@@ -39,7 +39,7 @@ async fn with_key<T>(
     use_key: impl FnOnce(&Key, &Version, &Rebuilt) -> Result<T, ApiError>,
 ) -> Result<(T, Participants), ApiError> {
     require_client(peer)?;
-    state.touch_principal(&peer.name, "client").await;
+    state.touch_principal(&peer.name, peer.role.as_str()).await;
     let started = Instant::now();
     let (key, version) = state.key(name, version).await?;
     if key.kind != KeyKind::Secret {
@@ -64,24 +64,39 @@ async fn with_key<T>(
         })
         .await?;
     let outcome = match reconstruct::rebuild(state, &key, &version, &request_id).await {
-        Ok(rebuilt) => use_key(&key, &version, &rebuilt).map(|value| {
-            (
-                value,
-                Participants {
-                    custodians: rebuilt.custodians.clone(),
-                    failures: rebuilt.failures.clone(),
-                },
-            )
-        }),
-        Err(not_enough) => Err(ApiError::custodians(
+        Ok(rebuilt) => {
+            let value = use_key(&key, &version, &rebuilt);
+            // The key is wiped here, before the request is recorded.
+            let Rebuilt {
+                secret,
+                custodians,
+                failures,
+            } = rebuilt;
+            drop(secret);
+            value.map(|value| {
+                (
+                    value,
+                    Participants {
+                        custodians,
+                        failures,
+                    },
+                )
+            })
+        }
+        Err(RebuildError::NotEnough {
+            have,
+            need,
+            failures,
+        }) => Err(ApiError::custodians(
             StatusCode::SERVICE_UNAVAILABLE,
             "not-enough-custodians",
-            format!(
-                "key {name:?} needs {} custodians but only {} returned a valid share",
-                not_enough.need, not_enough.have
-            ),
-            not_enough.failures,
+            format!("key {name:?} needs {need} custodians but only {have} returned a valid share"),
+            failures,
         )),
+        Err(RebuildError::Combine(e)) => Err(ApiError::internal(format_args!(
+            "key {name:?} version {}: verified shares do not combine: {e}",
+            version.version
+        ))),
     };
     let (outcome_kind, custodians, detail) = match &outcome {
         Ok((_, who)) => (RequestOutcome::Ok, who.custodians.clone(), None),
@@ -144,7 +159,7 @@ pub(crate) async fn encrypt(
                 rebuilt.secret.expose_secret(),
                 &key.name,
                 version.version,
-                &request.plaintext,
+                request.plaintext.expose_secret(),
                 &mut rand::rng(),
             )
             .map(|ct| (ct, version.version))
@@ -197,7 +212,7 @@ pub(crate) async fn decrypt(
     )
     .await?;
     Ok(axum::Json(DecryptResponse {
-        plaintext: plaintext.to_vec(),
+        plaintext: plaintext.into(),
         custodians: who.custodians,
         failures: who.failures,
     }))

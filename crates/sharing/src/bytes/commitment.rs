@@ -116,7 +116,10 @@ impl SubShare {
         hasher.update(self.blinding.as_slice());
         hasher.update(&(self.value.len() as u64).to_le_bytes());
         hasher.update(self.value.expose_secret());
-        *hasher.finalize().as_bytes()
+        let commitment = *hasher.finalize().as_bytes();
+        // The hasher's buffer still holds the tail of the secret sub-share.
+        zeroize::Zeroize::zeroize(&mut hasher);
+        commitment
     }
 }
 
