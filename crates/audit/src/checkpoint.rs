@@ -224,6 +224,31 @@ impl SignedTreeHead {
         Ok(())
     }
 
+    /// Adds the signature lines of `other` — the same tree head, signed by
+    /// more witnesses — that this note lacks. Lines are not verified here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DifferentText`] if `other` signs another text,
+    /// [`Error::TooManySignatures`].
+    pub fn merge(&mut self, other: &SignedTreeHead) -> Result<(), Error> {
+        if other.text != self.text {
+            return Err(Error::DifferentText);
+        }
+        for line in &other.signatures {
+            if self.signatures.iter().any(|s| s == line) {
+                continue;
+            }
+            if self.signatures.len() >= MAX_SIGNATURES {
+                return Err(Error::TooManySignatures {
+                    max: MAX_SIGNATURES,
+                });
+            }
+            self.signatures.push(line.clone());
+        }
+        Ok(())
+    }
+
     /// Verifies the log's signature and returns the tree head.
     ///
     /// # Errors

@@ -174,4 +174,65 @@ pub enum Error {
         /// The byte found.
         tag: u8,
     },
+
+    /// A verifier key string is not `name+hexid+base64(0x01 ‖ key)`.
+    #[error("malformed verifier key: {defect}")]
+    MalformedVerifierKey {
+        /// What is wrong.
+        defect: &'static str,
+    },
+
+    /// Two notes that were to be merged sign different texts.
+    #[error("the cosigned tree head is not the same tree head")]
+    DifferentText,
+
+    /// A witness was shown a leaf hash that differs from the one it holds:
+    /// the log forked or was rewritten at that index.
+    #[error("the log forked: leaf {index} differs from the one this witness accepted earlier")]
+    ForkedLeaf {
+        /// The first index where the views differ.
+        index: u64,
+    },
+
+    /// A witness was sent leaf hashes that start beyond the ones it holds.
+    #[error("leaf hashes start at index {first}, but this witness holds only {held}; send from {held}")]
+    LeavesGap {
+        /// The first index sent.
+        first: u64,
+        /// How many leaves the witness holds.
+        held: u64,
+    },
+
+    /// Leaf hashes were not a whole number of 32-byte hashes.
+    #[error("{len} bytes of leaf hashes is not a multiple of 32")]
+    LeavesLength {
+        /// The byte length received.
+        len: usize,
+    },
+
+    /// A signed tree head's root is not the root of the leaves the witness
+    /// holds for that size.
+    #[error("the signed tree head of size {size} does not match the log this witness has seen")]
+    HeadMismatch {
+        /// The tree size.
+        size: u64,
+    },
+
+    /// A signed tree head is for a larger tree than the leaves available.
+    #[error("the signed tree head has size {size}, but only {held} leaf hashes are known")]
+    HeadBeyondLeaves {
+        /// The head's size.
+        size: u64,
+        /// Leaves known.
+        held: u64,
+    },
+
+    /// A signed tree head is from another log.
+    #[error("the tree head is for log {found:?}, not {expected:?}")]
+    WrongOrigin {
+        /// The expected origin.
+        expected: String,
+        /// The origin on the note.
+        found: String,
+    },
 }

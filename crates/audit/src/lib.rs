@@ -19,6 +19,7 @@ pub mod hash;
 pub mod note;
 pub mod proof;
 pub mod tree;
+pub mod witness;
 
 pub use checkpoint::{SignedTreeHead, TreeHead};
 pub use entry::{ENTRY_VERSION, Entry, EntryField, EventKind};
@@ -27,3 +28,4 @@ pub use hash::{EMPTY_ROOT, HASH_LEN, NodeHash, leaf_hash, node_hash};
 pub use note::{NoteDefect, NoteKey, NoteSignature};
 pub use proof::{consistency_proof_len, inclusion_proof_len, verify_consistency, verify_inclusion};
 pub use tree::Tree;
+pub use witness::{Accepted, Witness};

@@ -191,6 +191,52 @@ impl NoteKey {
         self.id
     }
 
+    /// The signed-note verifier key string: `name+hex key id+base64(0x01 ‖
+    /// public key)`.
+    #[must_use]
+    pub fn to_vkey(&self) -> String {
+        let mut bytes = Vec::with_capacity(33);
+        bytes.push(ED25519_SIGNATURE_TYPE);
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!(
+            "{}+{}+{}",
+            self.name,
+            hex_lower(&self.id),
+            STANDARD.encode(bytes)
+        )
+    }
+
+    /// Parses [`NoteKey::to_vkey`]'s form, checking that the key id matches
+    /// the name and key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedVerifierKey`] naming the defect.
+    pub fn from_vkey(vkey: &str) -> Result<Self, Error> {
+        let bad = |defect| Error::MalformedVerifierKey { defect };
+        let vkey = vkey.trim_end_matches(['\n', '\r']);
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected name+id+key"));
+        };
+        let bytes = STANDARD
+            .decode(key)
+            .map_err(|_| bad("the key is not base64"))?;
+        let Some((&kind, key)) = bytes.split_first() else {
+            return Err(bad("the key is empty"));
+        };
+        if kind != ED25519_SIGNATURE_TYPE {
+            return Err(bad("not an Ed25519 key (type 0x01)"));
+        }
+        let key: [u8; 32] = key.try_into().map_err(|_| bad("the key is not 32 bytes"))?;
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("the key is not a valid point"))?;
+        let parsed = Self::new(name, key).map_err(|_| bad("the name is not valid"))?;
+        if hex_lower(&parsed.id) != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(parsed)
+    }
+
     /// Whether `signature` claims to be by this key (same name and key id).
     #[must_use]
     pub fn matches(&self, signature: &NoteSignature) -> bool {
@@ -219,6 +265,15 @@ impl NoteKey {
             .verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
             .map_err(|_| bad())
     }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use core::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// One signature line of a note.
@@ -364,6 +419,29 @@ mod tests {
         preimage.extend_from_slice(key.as_bytes());
         let digest = Sha256::digest(&preimage);
         assert_eq!(key_id("log.example", &key), digest[..4]);
+    }
+
+    #[test]
+    fn vkeys_round_trip_and_reject_mismatches() {
+        let key = SigningKey::from_bytes(&[9; 32]).verifying_key();
+        let note = NoteKey::new("log.example/a", key).unwrap();
+        let vkey = note.to_vkey();
+        assert_eq!(NoteKey::from_vkey(&vkey).unwrap(), note);
+        assert_eq!(NoteKey::from_vkey(&format!("{vkey}\n")).unwrap(), note);
+        // Another name with the same id and key: the id no longer matches.
+        let renamed = vkey.replacen("log.example/a", "log.example/b", 1);
+        assert_eq!(
+            NoteKey::from_vkey(&renamed).unwrap_err(),
+            Error::MalformedVerifierKey {
+                defect: "the key id does not match the name and key"
+            }
+        );
+        for bad in ["", "a+b", "log+00000000+!!", "log+00000000+AQ=="] {
+            assert!(
+                matches!(NoteKey::from_vkey(bad), Err(Error::MalformedVerifierKey { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
