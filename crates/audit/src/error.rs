@@ -195,7 +195,9 @@ pub enum Error {
     },
 
     /// A witness was sent leaf hashes that start beyond the ones it holds.
-    #[error("leaf hashes start at index {first}, but this witness holds only {held}; send from {held}")]
+    #[error(
+        "leaf hashes start at index {first}, but this witness holds only {held}; send from {held}"
+    )]
     LeavesGap {
         /// The first index sent.
         first: u64,

@@ -229,7 +229,8 @@ impl NoteKey {
             return Err(bad("not an Ed25519 key (type 0x01)"));
         }
         let key: [u8; 32] = key.try_into().map_err(|_| bad("the key is not 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("the key is not a valid point"))?;
+        let key =
+            VerifyingKey::from_bytes(&key).map_err(|_| bad("the key is not a valid point"))?;
         let parsed = Self::new(name, key).map_err(|_| bad("the name is not valid"))?;
         if hex_lower(&parsed.id) != id {
             return Err(bad("the key id does not match the name and key"));
@@ -438,7 +439,10 @@ mod tests {
         );
         for bad in ["", "a+b", "log+00000000+!!", "log+00000000+AQ=="] {
             assert!(
-                matches!(NoteKey::from_vkey(bad), Err(Error::MalformedVerifierKey { .. })),
+                matches!(
+                    NoteKey::from_vkey(bad),
+                    Err(Error::MalformedVerifierKey { .. })
+                ),
                 "{bad}"
             );
         }

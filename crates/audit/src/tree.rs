@@ -118,6 +118,24 @@ impl Tree {
         index
     }
 
+    /// Drops every leaf from index `size` on, as if they had never been
+    /// appended (a caller undoing appends whose storage failed). A `size`
+    /// at or beyond the current size changes nothing.
+    pub fn truncate(&mut self, size: u64) {
+        if size >= self.size {
+            return;
+        }
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            // Perfect subtrees of 2^height leaves that end at or before `size`.
+            let keep = usize::try_from(size >> height).unwrap_or(usize::MAX);
+            level.truncate(keep);
+        }
+        while self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+        self.size = size;
+    }
+
     /// Hashes `entry` as a leaf (`SHA-256(0x00 ‖ entry)`), appends it and
     /// returns its index.
     pub fn append_entry(&mut self, entry: &[u8]) -> u64 {
@@ -382,5 +400,29 @@ mod tests {
         assert_eq!(tree.consistency_proof(5, 5), Ok(vec![]));
         assert_eq!(tree.leaf(5), None);
         assert_eq!(Tree::new().current_root(), EMPTY_ROOT);
+    }
+
+    #[test]
+    fn truncate_is_the_tree_before_the_appends() {
+        for total in [1u64, 2, 3, 7, 8, 9, 33] {
+            let mut tree = Tree::new();
+            for i in 0..total {
+                tree.append_entry(&i.to_be_bytes());
+            }
+            for size in 0..=total {
+                let mut cut = tree.clone();
+                cut.truncate(size);
+                let mut fresh = Tree::new();
+                for i in 0..size {
+                    fresh.append_entry(&i.to_be_bytes());
+                }
+                assert_eq!(cut, fresh, "{total} -> {size}");
+                // And it grows again exactly like the original.
+                for i in size..total {
+                    cut.append_entry(&i.to_be_bytes());
+                }
+                assert_eq!(cut, tree);
+            }
+        }
     }
 }

@@ -303,16 +303,28 @@ mod tests {
         let forked_tree = Tree::from_leaf_hashes(forked.clone());
         let mut witness = Witness::new(log, ORIGIN, [], None).unwrap();
         witness
-            .accept(&signed(&honest_tree, 16, &signing), 0, &bytes(&honest[..16]))
+            .accept(
+                &signed(&honest_tree, 16, &signing),
+                0,
+                &bytes(&honest[..16]),
+            )
             .unwrap();
         // The forked log, signed by the same (compromised) key.
         let err = witness
-            .accept(&signed(&forked_tree, 20, &signing), 10, &bytes(&forked[10..]))
+            .accept(
+                &signed(&forked_tree, 20, &signing),
+                10,
+                &bytes(&forked[10..]),
+            )
             .unwrap_err();
         assert_eq!(err, Error::ForkedLeaf { index: 13 });
         // Sending only the new leaves does not hide it: the root is wrong.
         let err = witness
-            .accept(&signed(&forked_tree, 20, &signing), 16, &bytes(&forked[16..]))
+            .accept(
+                &signed(&forked_tree, 20, &signing),
+                16,
+                &bytes(&forked[16..]),
+            )
             .unwrap_err();
         assert_eq!(err, Error::HeadMismatch { size: 20 });
         assert_eq!(witness.size(), 16, "a refused head changes nothing");

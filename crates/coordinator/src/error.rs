@@ -50,6 +50,13 @@ pub enum Error {
         /// The store's error.
         source: symbolon_store::Error,
     },
+    /// The audit log could not be opened, or the stored log does not match
+    /// its own signed tree head.
+    #[error("audit log: {reason}")]
+    Audit {
+        /// What is wrong.
+        reason: String,
+    },
     /// TLS material could not be loaded.
     #[error(transparent)]
     Tls(#[from] symbolon_transport::Error),

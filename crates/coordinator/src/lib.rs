@@ -10,6 +10,7 @@
 //! Start it with [`start`] (tests, embedding) or [`run`] (the
 //! `symbolon coordinator serve` command).
 
+mod audit;
 mod config;
 mod error;
 mod locked;
@@ -171,6 +172,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         url: url.clone(),
         source,
     })?;
+    let audit = audit::AuditLog::open(&config.data_dir, store.clone()).await?;
     let mut custodians = BTreeMap::new();
     let rows = store.custodians().await.map_err(|source| Error::Store {
         url: url.clone(),
@@ -210,6 +212,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         config,
         store,
         identity,
+        audit,
         join_token_hash,
         http,
         custodians: RwLock::new(custodians),

@@ -1,12 +1,15 @@
-//! The heartbeat monitor: logs every change of a custodian's health and
+//! The heartbeat monitor: logs every change of a custodian's health (to the
+//! tracing log and the audit log) and
 //! keeps the `symbolon_custodians` gauge current.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use symbolon_audit::EventKind;
 use symbolon_proto::api::HealthState;
 
+use crate::audit;
 use crate::state::{AppState, now_ms};
 
 pub(crate) async fn run(state: Arc<AppState>) {
@@ -26,6 +29,21 @@ pub(crate) async fn run(state: Arc<AppState>) {
             if previous.is_some_and(|p| p != current)
                 || (previous.is_none() && current != HealthState::Healthy)
             {
+                let event = match current {
+                    HealthState::Healthy => EventKind::CustodianHealthy,
+                    HealthState::Suspect => EventKind::CustodianSuspect,
+                    HealthState::Failed => EventKind::CustodianFailed,
+                };
+                let mut entry = audit::entry(event, "coordinator");
+                entry.custodians = vec![c.id.clone()];
+                entry.detail = Some(format!("silent for {} ms", c.silent_for(now)));
+                if let Err(e) = state.audit.record(&[entry]).await {
+                    // Health is derived from heartbeat times, so nothing
+                    // else changes here; note the failure and try again on
+                    // the next tick.
+                    tracing::error!(custodian = %c.id, error = ?e, "could not log a health change");
+                    last.remove(&c.id);
+                }
                 match current {
                     HealthState::Healthy => {
                         tracing::info!(custodian = %c.id, "custodian is healthy")

@@ -163,3 +163,55 @@ pub(crate) async fn method_not_allowed(
         format!("{method} is not allowed on {}", uri.path()),
     )
 }
+
+/// `axum::extract::Query` whose rejections are 400 problem documents.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                "Bad query string",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// `axum::extract::Path` whose rejections are 400 problem documents.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-path",
+                "Bad path parameter",
+                rejection.body_text(),
+            )),
+        }
+    }
+}

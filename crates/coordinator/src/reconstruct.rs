@@ -20,6 +20,7 @@ use rand::seq::SliceRandom as _;
 use symbolon_envelope::verify_plaintext;
 use symbolon_proto::CustodianFailure;
 use symbolon_proto::api::HealthState;
+use symbolon_proto::audit::{AuditEvidence, RequestStatement};
 use symbolon_proto::custodian::{ReleaseRequest, ReleaseResponse};
 use symbolon_proto::release::{EphemeralKey, ReleaseContext};
 use symbolon_sharing::SecretBytes;
@@ -50,15 +51,28 @@ pub(crate) enum RebuildError {
     Combine(symbolon_sharing::Error),
 }
 
-/// Rebuilds `version` of `key` for request `request_id`.
+/// What every custodian is shown: the request and the log's evidence that
+/// it holds it (the leaf hashes each custodian lacks are added per
+/// custodian).
+pub(crate) struct Bundle {
+    pub(crate) statement: RequestStatement,
+    pub(crate) head_note: String,
+    pub(crate) head_size: u64,
+    pub(crate) index: u64,
+    pub(crate) entry: Vec<u8>,
+    pub(crate) inclusion: Vec<String>,
+}
+
+/// Rebuilds `version` of `key` for the request in `bundle`, from shares
+/// sealed to `ephemeral`.
 pub(crate) async fn rebuild(
     state: &AppState,
     key: &Key,
     version: &Version,
-    request_id: &str,
+    ephemeral: &EphemeralKey,
+    bundle: &Bundle,
 ) -> Result<Rebuilt, RebuildError> {
     let need = usize::from(key.threshold);
-    let ephemeral = EphemeralKey::generate(&mut rand::rng());
     let candidates = order_candidates(state, version);
     let mut failures: Vec<CustodianFailure> = Vec::new();
     let mut good: Vec<(Share, String)> = Vec::with_capacity(need);
@@ -69,7 +83,7 @@ pub(crate) async fn rebuild(
         .min(candidates.len());
     while next < first_wave {
         if let Some(slot) = candidates.get(next) {
-            pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+            pending.push(fetch(state, key, version, slot, ephemeral, bundle));
         }
         next += 1;
     }
@@ -79,7 +93,7 @@ pub(crate) async fn rebuild(
         // Keep enough requests in flight to still reach `need`.
         while good.len() + pending.len() < need && next < candidates.len() {
             if let Some(slot) = candidates.get(next) {
-                pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+                pending.push(fetch(state, key, version, slot, ephemeral, bundle));
             }
             next += 1;
         }
@@ -97,7 +111,7 @@ pub(crate) async fn rebuild(
             },
             () = &mut hedge, if next < candidates.len() => {
                 if let Some(slot) = candidates.get(next) {
-                    pending.push(fetch(state, key, version, slot, &ephemeral, request_id));
+                    pending.push(fetch(state, key, version, slot, ephemeral, bundle));
                 }
                 next += 1;
                 hedge.as_mut().reset(tokio::time::Instant::now() + hedge_delay);
@@ -155,12 +169,41 @@ async fn fetch(
     version: &Version,
     slot: &Slot,
     ephemeral: &EphemeralKey,
-    request_id: &str,
+    bundle: &Bundle,
 ) -> (String, Result<Share, String>) {
     let id = slot.custodian.clone();
-    let result = fetch_inner(state, key, version, slot, ephemeral, request_id).await;
-    (id, result)
+    let mut result = fetch_inner(state, key, version, slot, ephemeral, bundle).await;
+    if matches!(&result, Err(Failure::Behind)) {
+        // It holds fewer leaf hashes than we thought (restored from an
+        // older backup, say): send it the whole log once.
+        state.audit.set_witness_size(&slot.custodian, 0);
+        result = fetch_inner(state, key, version, slot, ephemeral, bundle).await;
+    }
+    (
+        id,
+        result.map_err(|f| match f {
+            Failure::Behind => "holds fewer audit leaf hashes than it reported".to_owned(),
+            Failure::Other(reason) => reason,
+        }),
+    )
 }
+
+/// Why one custodian did not contribute.
+enum Failure {
+    /// It refused because it lacks leaf hashes before the ones sent.
+    Behind,
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Failure::Other(reason)
+    }
+}
+
+/// The problem kind a custodian answers when leaf hashes start beyond
+/// the ones it holds.
+const BEHIND_KIND: &str = "urn:symbolon:problem:audit-leaves-gap";
 
 async fn fetch_inner(
     state: &AppState,
@@ -168,18 +211,28 @@ async fn fetch_inner(
     version: &Version,
     slot: &Slot,
     ephemeral: &EphemeralKey,
-    request_id: &str,
-) -> Result<Share, String> {
+    bundle: &Bundle,
+) -> Result<Share, Failure> {
     let endpoint = state
         .endpoint_of(&slot.custodian)
         .ok_or_else(|| "not registered with this coordinator".to_owned())?;
     let url = format!("{}/v1/release", endpoint.trim_end_matches('/'));
+    let first_leaf = state
+        .audit
+        .witness_size(&slot.custodian)
+        .min(bundle.head_size);
     let request = ReleaseRequest {
-        request_id: request_id.to_owned(),
-        key_id: key.id.clone(),
-        version: version.version,
-        ephemeral_public: ephemeral.public(),
+        statement: bundle.statement.clone(),
+        evidence: AuditEvidence {
+            head: bundle.head_note.clone(),
+            index: bundle.index,
+            entry: bundle.entry.clone(),
+            inclusion: bundle.inclusion.clone(),
+            first_leaf,
+            leaves: state.audit.leaves(first_leaf, bundle.head_size),
+        },
     };
+    let request_id = bundle.statement.request_id.as_str();
     let timeout = state.custodian_timeout();
     let response = tokio::time::timeout(timeout, state.http.post(&url).json(&request).send())
         .await
@@ -192,10 +245,14 @@ async fn fetch_inner(
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        let detail = serde_json::from_slice::<symbolon_proto::Problem>(&body)
+        let problem = serde_json::from_slice::<symbolon_proto::Problem>(&body).ok();
+        if problem.as_ref().is_some_and(|p| p.kind == BEHIND_KIND) {
+            return Err(Failure::Behind);
+        }
+        let detail = problem
             .map(|p| p.one_line())
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
-        return Err(format!("refused with {status}: {detail}"));
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+        return Err(format!("refused with {status}: {detail}").into());
     }
     let body = tokio::time::timeout(timeout, response.bytes())
         .await
@@ -207,7 +264,19 @@ async fn fetch_inner(
         return Err(format!(
             "answered as custodian {:?} share {} instead of share {}",
             answer.custodian_id, answer.index, slot.index
-        ));
+        )
+        .into());
+    }
+    state
+        .audit
+        .set_witness_size(&slot.custodian, answer.witness_size);
+    // Its cosignature is evidence for auditors, not a condition of the
+    // operation: a bad one is logged.
+    if let Some(attestation) = state.attestation_key_of(&slot.custodian)
+        && let Some(witness) = witness_key(&slot.custodian, &attestation)
+        && let Err(reason) = state.audit.add_cosignature(&answer.cosigned_head, &witness)
+    {
+        tracing::warn!(custodian = %slot.custodian, %reason, "custodian's tree head cosignature refused");
     }
     let context = ReleaseContext {
         request_id,
@@ -231,7 +300,14 @@ async fn fetch_inner(
         .get(blinding..)
         .ok_or_else(|| "its share is empty".to_owned())?;
     let index = u8::try_from(slot.index).map_err(|_| "share index out of range".to_owned())?;
-    Share::new(index, SecretBytes::from_slice(share)).map_err(|e| format!("unusable share: {e}"))
+    Share::new(index, SecretBytes::from_slice(share))
+        .map_err(|e| Failure::Other(format!("unusable share: {e}")))
+}
+
+/// A custodian's witness key: its attestation key named by its id.
+fn witness_key(custodian: &str, attestation: &[u8; 32]) -> Option<symbolon_audit::NoteKey> {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(attestation).ok()?;
+    symbolon_audit::NoteKey::new(custodian, key).ok()
 }
 
 pub(crate) fn describe_send_error(e: &reqwest::Error) -> String {

@@ -60,8 +60,9 @@ impl Custodian {
 
     pub(crate) fn state(&self, now: u64, policy: HealthPolicy) -> HealthState {
         let silent = self.silent_for(now);
-        if self.last_heartbeat_ms.is_none() && silent >= policy.suspect_after_ms {
-            // Registered but never heard from since: not to be trusted.
+        if self.last_heartbeat_ms.is_none() {
+            // Registered but no heartbeat yet: it may still be pinning this
+            // coordinator's keys, so it is not given shares yet.
             return if silent >= policy.failed_after_ms {
                 HealthState::Failed
             } else {
@@ -122,6 +123,7 @@ pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) store: Store,
     pub(crate) identity: Identity,
+    pub(crate) audit: crate::audit::AuditLog,
     pub(crate) join_token_hash: [u8; 32],
     pub(crate) http: reqwest::Client,
     pub(crate) health: HealthPolicy,

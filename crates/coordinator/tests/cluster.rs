@@ -580,3 +580,155 @@ async fn clients_without_a_valid_certificate_are_refused() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["type"], "urn:symbolon:problem:forbidden");
 }
+
+fn hashes(proof: &Value) -> Vec<symbolon_audit::NodeHash> {
+    proof
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(h.as_str().unwrap(), &mut bytes).unwrap();
+            symbolon_audit::NodeHash::from_bytes(bytes)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_is_in_the_audit_log_and_custodians_witness_it() {
+    use base64::Engine as _;
+    use symbolon_audit::{Entry, EventKind, NoteKey, SignedTreeHead, leaf_hash};
+    let b64 = base64::engine::general_purpose::STANDARD;
+
+    let mut cluster = Cluster::start().await;
+    cluster.create_key("logged", 3, 5).await;
+    let ct = cluster.encrypt("logged", b"audited").await;
+    let (status, _) = cluster.decrypt("logged", &ct).await;
+    assert_eq!(status, 200);
+    let (status, _) = cluster
+        .post("/v1/keys/missing/encrypt", json!({"plaintext": "AA=="}))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, head) = cluster.get("/v1/audit/head").await;
+    assert_eq!(status, 200, "{head}");
+    let log_key = NoteKey::from_vkey(head["log_key"].as_str().unwrap()).unwrap();
+    let latest = SignedTreeHead::parse(head["note"].as_str().unwrap()).unwrap();
+    let size = latest.verify(&log_key).unwrap().size;
+    assert_eq!(head["size"], size);
+
+    let (status, page) = cluster.get("/v1/audit/entries?start=0&limit=1000").await;
+    assert_eq!(status, 200, "{page}");
+    let rows = page["entries"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, size);
+    let entries: Vec<Entry> = rows
+        .iter()
+        .map(|r| Entry::decode(&b64.decode(r["encoded"].as_str().unwrap()).unwrap()).unwrap())
+        .collect();
+    let count = |kind| entries.iter().filter(|e| e.event == kind).count();
+    assert_eq!(count(EventKind::CustodianRegistered), 5);
+    assert_eq!(count(EventKind::KeyCreated), 1);
+    assert_eq!(count(EventKind::SharesDistributed), 1);
+    assert_eq!(count(EventKind::RequestCreated), 2);
+    assert_eq!(count(EventKind::RequestCompleted), 2);
+    let refused = entries
+        .iter()
+        .find(|e| e.event == EventKind::RequestRefused)
+        .unwrap();
+    assert!(refused.detail.as_deref().unwrap().contains("missing"));
+    // Each request is created before it completes, naming the custodians
+    // that took part.
+    let created = entries
+        .iter()
+        .position(|e| e.event == EventKind::RequestCreated)
+        .unwrap();
+    let completed = entries
+        .iter()
+        .position(|e| e.event == EventKind::RequestCompleted)
+        .unwrap();
+    assert!(created < completed);
+    assert_eq!(entries[completed].custodians.len(), 3);
+    assert_eq!(
+        entries[completed].request_digest,
+        entries[created].request_digest
+    );
+
+    // An inclusion proof and a consistency proof that verify.
+    let (status, proof) = cluster
+        .get(&format!("/v1/audit/proof/inclusion?index={created}"))
+        .await;
+    assert_eq!(status, 200, "{proof}");
+    let proven = SignedTreeHead::parse(proof["head"].as_str().unwrap()).unwrap();
+    let proven = *proven.verify(&log_key).unwrap();
+    let encoded = b64.decode(proof["encoded"].as_str().unwrap()).unwrap();
+    symbolon_audit::verify_inclusion(
+        &leaf_hash(&encoded),
+        created as u64,
+        proven.size,
+        &hashes(&proof["proof"]),
+        &proven.root_hash,
+    )
+    .unwrap();
+    let early = SignedTreeHead::parse(rows[4]["head"].as_str().unwrap()).unwrap();
+    let early = *early.verify(&log_key).unwrap();
+    assert_eq!(early.size, 5);
+    let (status, consistency) = cluster
+        .get(&format!("/v1/audit/proof/consistency?from=5&to={size}"))
+        .await;
+    assert_eq!(status, 200, "{consistency}");
+    symbolon_audit::verify_consistency(
+        5,
+        size,
+        &early.root_hash,
+        &latest.head().root_hash,
+        &hashes(&consistency["proof"]),
+    )
+    .unwrap();
+    // Bad queries are precise problems.
+    let (status, problem) = cluster.get("/v1/audit/proof/inclusion?index=x").await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["type"], "urn:symbolon:problem:bad-query");
+    let (status, _) = cluster.get("/v1/audit/entries?limit=0").await;
+    assert_eq!(status, 400);
+    let (status, _) = cluster.get("/v1/audit/entries/999999").await;
+    assert_eq!(status, 404);
+
+    // The custodians that released shares cosigned the request's head.
+    let witnessed = SignedTreeHead::parse(head["witnessed"].as_str().unwrap()).unwrap();
+    witnessed.verify(&log_key).unwrap();
+    let witnesses: Vec<NoteKey> = head["witness_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| NoteKey::from_vkey(k.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(witnesses.len(), 5);
+    assert!(witnessed.count_valid_cosignatures(&witnesses) >= 1);
+
+    // The log survives a restart; an edited row stops the coordinator from
+    // starting (fail closed) with a message naming the problem.
+    cluster.restart_coordinator().await;
+    let (status, again) = cluster.get("/v1/audit/head").await;
+    assert_eq!(status, 200);
+    assert_eq!(again["size"], size);
+    cluster
+        .coordinator
+        .take()
+        .unwrap()
+        .shutdown()
+        .await
+        .unwrap();
+    let db = cluster.coordinator_config.data_dir.join("symbolon.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_entries WHERE idx = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let err = symbolon_coordinator::start(cluster.coordinator_config.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("entry 2 is missing"), "{err}");
+}

@@ -52,6 +52,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The audit log files are unreadable or were altered.
+    #[error("audit log: {reason}")]
+    Audit {
+        /// What is wrong.
+        reason: String,
+    },
     /// `identity.key` does not hold a valid identity.
     #[error("{} does not hold a valid identity: {source}", .path.display())]
     BadIdentity {

@@ -66,6 +66,7 @@ mod config;
 mod error;
 mod files;
 mod keys;
+mod ledger;
 mod membership;
 mod routes;
 mod sequence;
@@ -90,6 +91,7 @@ pub use error::Error;
 pub use routes::MAX_BODY;
 
 use crate::keys::Keys;
+use crate::ledger::Ledger;
 use crate::membership::Membership;
 use crate::sequence::Sequence;
 use crate::state::State;
@@ -206,7 +208,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
 
     let id = config.id.clone();
     let data_dir = config.data_dir.clone();
-    let (keys, pinned, sequence, vault) = {
+    let (keys, pinned, sequence, vault, ledger) = {
         let id = id.clone();
         let data_dir = data_dir.clone();
         tokio::task::spawn_blocking(move || prepare(&data_dir, &id))
@@ -235,6 +237,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         data_dir,
         keys,
         vault,
+        ledger,
         pinned,
         Arc::clone(&hooks),
     ));
@@ -293,17 +296,24 @@ pub async fn run(
 
 /// The disk work of [`start`]: data directory, keys, pinned coordinator,
 /// heartbeat sequence, shards.
-fn prepare(
-    data_dir: &Path,
-    id: &str,
-) -> Result<(Keys, Option<symbolon_envelope::Recipient>, Sequence, Vault), Error> {
+fn prepare(data_dir: &Path, id: &str) -> Result<Prepared, Error> {
     files::create_private_dir(data_dir)?;
     let keys = Keys::load_or_create(data_dir)?;
     let pinned = keys::load_pinned(data_dir)?;
     let sequence = Sequence::open(data_dir)?;
     let vault = Vault::load(data_dir, pinned.as_ref(), &keys.identity, id)?;
-    Ok((keys, pinned, sequence, vault))
+    let ledger = Ledger::load(data_dir)?;
+    Ok((keys, pinned, sequence, vault, ledger))
 }
+
+/// What [`prepare`] loads.
+type Prepared = (
+    Keys,
+    Option<symbolon_envelope::Recipient>,
+    Sequence,
+    Vault,
+    Ledger,
+);
 
 /// Refuses a certificate that is not a custodian certificate for `id`: the
 /// coordinator would refuse every registration.

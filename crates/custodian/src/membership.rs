@@ -175,6 +175,29 @@ impl Membership {
                 }
             }
         }
+        // The audit log key is pinned the same way: a coordinator that later
+        // presents another log key is refused.
+        let ledger_state = Arc::clone(&self.state);
+        let vkey = answer.audit_log_key.clone();
+        match tokio::task::spawn_blocking(move || ledger_state.ledger.pin(&vkey)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                tracing::error!(
+                    offered = %answer.audit_log_key,
+                    "the coordinator presents a different audit log key than the one pinned at first registration; refusing it (releases stay refused). If the log was legitimately replaced, remove audit/log.vkey from the data directory"
+                );
+                state.set_unregistered();
+                return false;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot pin the coordinator's audit log key");
+                return false;
+            }
+            Err(_) => {
+                tracing::error!("cannot pin the audit log key: the write task failed");
+                return false;
+            }
+        }
         state.set_registered(recipient);
         if answer.heartbeat_interval_ms > 0 {
             self.interval = Duration::from_millis(answer.heartbeat_interval_ms);

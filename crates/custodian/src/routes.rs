@@ -26,6 +26,11 @@
 //! | 404 | `not-found` | no shard held for that key version; unknown route |
 //! | 405 | `method-not-allowed` | known route, wrong method |
 //! | 413 | `payload-too-large` | body over [`MAX_BODY`] |
+//! | 503 | `audit-log-not-pinned` | release before this run registered and pinned the log key |
+//! | 409 | `audit-leaves-gap` | the log's leaf hashes sent start beyond the ones held |
+//! | 409 | `audit-log-refused` | the tree head is not signed by the pinned log key, or the log forked or was rewritten (recorded in `audit/refusals.log`) |
+//! | 403 | `request-not-in-log` | the request is not the `request.created` entry proven in the log |
+//! | 403 | `request-expired` | the request expired (or claims a future creation time) |
 //! | 415 | `unsupported-media-type` | release body without a JSON content type |
 //! | 503 | `not-registered` | no registration with the coordinator yet in this run |
 //! | 500 | `about:blank` | our own fault: logged, nothing shown |
@@ -48,6 +53,7 @@ use symbolon_proto::release::{ReleaseContext, seal};
 use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
 use zeroize::Zeroizing;
 
+use crate::ledger::LogRefusal;
 use crate::state::State;
 use crate::vault::{self, Expected, Refusal, StoreError, Stored};
 
@@ -304,13 +310,22 @@ async fn release(
     body: Result<Json<ReleaseRequest>, JsonRejection>,
 ) -> Result<Json<ReleaseResponse>, ApiError> {
     let Json(request) = body.map_err(|r| json_problem(&r))?;
+    let statement = &request.statement;
+    if statement.op.is_empty() {
+        return Err(ApiError::bad_request("the request names no operation"));
+    }
+    // Nothing is released while this run has not registered with the
+    // pinned coordinator.
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::from(&LogRefusal::NotPinned));
+    }
     let shard = state
         .vault
-        .get(&request.key_id, request.version)
+        .get(&statement.key_id, statement.version)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "no shard held for key {:?} version {}",
-                request.key_id, request.version
+                statement.key_id, statement.version
             ))
         })?;
     let now = vault::unix_now();
@@ -319,17 +334,36 @@ async fn release(
     {
         return Err(ApiError::from(&Refusal::Expired { expires_at, now }));
     }
+    // The request must be in the coordinator's audit log, in a log that
+    // extends every log this custodian saw (DESIGN §4 step 4).
+    let witnessed = {
+        let state = Arc::clone(&state);
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            state.ledger.check(
+                &request.statement,
+                &request.evidence,
+                unix_now_ms(),
+                &state.id,
+                state.keys.attestation.expose_secret(),
+            )
+        })
+        .await
+        .map_err(|_| ApiError::Internal("the audit check task failed".into()))?
+        .map_err(|refusal| ApiError::from(&refusal))?
+    };
+    let request_id = statement.request_id.as_str();
     let context = ReleaseContext {
-        request_id: &request.request_id,
-        key_id: &request.key_id,
-        version: request.version,
+        request_id,
+        key_id: &statement.key_id,
+        version: statement.version,
         custodian_id: &state.id,
         index: shard.index,
     };
     let sealed = if state.hooks.corrupt_releases.load(Ordering::Relaxed) {
         tracing::warn!(
-            key_id = request.key_id,
-            version = request.version,
+            key_id = statement.key_id,
+            version = statement.version,
             "fault injection: releasing a share with one bit flipped"
         );
         let mut corrupted = Zeroizing::new(shard.expose_secret().to_vec());
@@ -342,14 +376,14 @@ async fn release(
             *byte ^= 1;
         }
         seal(
-            &request.ephemeral_public,
+            &statement.ephemeral_public,
             &context,
             &corrupted,
             &mut rand::rng(),
         )
     } else {
         seal(
-            &request.ephemeral_public,
+            &statement.ephemeral_public,
             &context,
             shard.expose_secret(),
             &mut rand::rng(),
@@ -358,9 +392,9 @@ async fn release(
     let (enc, sealed) = sealed
         .map_err(|e| ApiError::bad_request(format!("cannot seal to ephemeral_public: {e}")))?;
     tracing::debug!(
-        request_id = request.request_id,
-        key_id = request.key_id,
-        version = request.version,
+        request_id,
+        key_id = statement.key_id,
+        version = statement.version,
         "released a share"
     );
     Ok(Json(ReleaseResponse {
@@ -368,7 +402,27 @@ async fn release(
         index: shard.index,
         enc,
         sealed,
+        witness_size: witnessed.size,
+        cosigned_head: witnessed.cosigned,
     }))
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl From<&LogRefusal> for ApiError {
+    fn from(refusal: &LogRefusal) -> Self {
+        let (kind, title) = refusal.kind();
+        let status = match refusal {
+            LogRefusal::NotPinned => StatusCode::SERVICE_UNAVAILABLE,
+            LogRefusal::Behind(_) | LogRefusal::Log(_) => StatusCode::CONFLICT,
+            LogRefusal::NotIncluded(_) | LogRefusal::Stale(_) => StatusCode::FORBIDDEN,
+        };
+        Self::new(status, kind, title, refusal.to_string())
+    }
 }
 
 /// `GET /v1/health`.

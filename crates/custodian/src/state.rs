@@ -8,6 +8,7 @@ use symbolon_envelope::Recipient;
 
 use crate::Hooks;
 use crate::keys::Keys;
+use crate::ledger::Ledger;
 use crate::vault::Vault;
 
 /// One running custodian.
@@ -21,6 +22,8 @@ pub(crate) struct State {
     pub(crate) keys: Keys,
     /// The shards it holds.
     pub(crate) vault: Vault,
+    /// Its view of the coordinator's audit log.
+    pub(crate) ledger: Ledger,
     /// The pinned coordinator (from `coordinator.recipient` or the first
     /// registration).
     coordinator: RwLock<Option<Recipient>>,
@@ -37,6 +40,7 @@ impl State {
         data_dir: PathBuf,
         keys: Keys,
         vault: Vault,
+        ledger: Ledger,
         coordinator: Option<Recipient>,
         hooks: Arc<Hooks>,
     ) -> Self {
@@ -45,6 +49,7 @@ impl State {
             data_dir,
             keys,
             vault,
+            ledger,
             coordinator: RwLock::new(coordinator),
             registered: AtomicBool::new(false),
             hooks,

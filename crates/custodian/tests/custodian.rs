@@ -21,10 +21,12 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng as _;
+use symbolon_audit::{Entry, EventKind, NoteKey, SignedTreeHead, Tree, TreeHead};
 use symbolon_custodian::{Config, Error, Handle, MAX_BODY};
 use symbolon_envelope::{
     BLINDING_LEN, Envelope, Identity, Metadata, Recipient, RecipientInfo, Scheme, verify_plaintext,
 };
+use symbolon_proto::audit::{AuditEvidence, RequestStatement};
 use symbolon_proto::custodian::{
     CustodianHealth, CustodianKind, Labels, RegisterRequest, RegisterResponse, ReleaseRequest,
     ReleaseResponse, SignedHeartbeat, StoreShareResponse,
@@ -53,6 +55,73 @@ struct Recorded {
     /// Answer heartbeats with 404, as a coordinator that lost the
     /// registration would.
     forget: AtomicBool,
+    /// The coordinator's audit log.
+    log: Mutex<FakeLog>,
+}
+
+/// A coordinator's audit log, as far as custodians see it.
+struct FakeLog {
+    key: ed25519_dalek::SigningKey,
+    tree: Tree,
+}
+
+impl Default for FakeLog {
+    fn default() -> Self {
+        Self {
+            key: ed25519_dalek::SigningKey::from_bytes(&[42; 32]),
+            tree: Tree::new(),
+        }
+    }
+}
+
+const LOG_ORIGIN: &str = "symbolon/test-log";
+
+impl FakeLog {
+    fn vkey(&self) -> String {
+        NoteKey::new(LOG_ORIGIN, self.key.verifying_key())
+            .unwrap()
+            .to_vkey()
+    }
+
+    fn head(&self, size: u64) -> SignedTreeHead {
+        TreeHead {
+            size,
+            root_hash: self.tree.root(size).unwrap(),
+            timestamp_ms: 1,
+        }
+        .sign(LOG_ORIGIN, LOG_ORIGIN, &self.key)
+        .unwrap()
+    }
+
+    /// Logs `statement` and returns the evidence a coordinator sends,
+    /// with every leaf from 0.
+    fn log(&mut self, statement: &RequestStatement) -> AuditEvidence {
+        // Something else happened first, as in a real log.
+        self.tree.append_entry(b"some other entry");
+        let mut entry = Entry::new(EventKind::RequestCreated, 1, statement.requester.clone());
+        entry.key_id = Some(statement.key_id.clone());
+        entry.key_version = Some(statement.version);
+        entry.request_digest = Some(statement.digest());
+        let encoded = entry.encode().unwrap();
+        let index = self.tree.append_entry(&encoded);
+        let size = self.tree.size();
+        AuditEvidence {
+            head: self.head(size).to_note(),
+            index,
+            entry: encoded,
+            inclusion: self
+                .tree
+                .inclusion_proof(index, size)
+                .unwrap()
+                .iter()
+                .map(|h| h.to_hex())
+                .collect(),
+            first_leaf: 0,
+            leaves: (0..size)
+                .flat_map(|i| *self.tree.leaf(i).unwrap().as_bytes())
+                .collect(),
+        }
+    }
 }
 
 impl Recorded {
@@ -96,6 +165,7 @@ async fn register(
     Ok(Json(RegisterResponse {
         coordinator_recipient: recorded.recipient.lock().unwrap().clone(),
         heartbeat_interval_ms: HEARTBEAT_MS,
+        audit_log_key: recorded.log.lock().unwrap().vkey(),
     }))
 }
 
@@ -212,6 +282,7 @@ impl Cluster {
             .ca
             .issue(Role::Custodian, id, &[])
             .unwrap()
+            // Tests configure the same custodian more than once: re-issue.
             .write(&self.dir.path().join("tls"), id, self.ca.cert_path())
             .unwrap();
         Config {
@@ -399,17 +470,44 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn release_request(
-    key_id: &str,
-    version: u64,
-    request_id: &str,
-    key: &EphemeralKey,
-) -> ReleaseRequest {
-    ReleaseRequest {
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn statement(key_id: &str, version: u64, request_id: &str, public: [u8; 32]) -> RequestStatement {
+    RequestStatement {
         request_id: request_id.to_owned(),
         key_id: key_id.to_owned(),
         version,
-        ephemeral_public: key.public(),
+        op: "decrypt".to_owned(),
+        requester: "alice".to_owned(),
+        created_at_ms: now_ms(),
+        expires_at_ms: now_ms() + 60_000,
+        ephemeral_public: public,
+    }
+}
+
+impl Cluster {
+    /// A release request logged in the fake coordinator's audit log.
+    fn release_request(
+        &self,
+        key_id: &str,
+        version: u64,
+        request_id: &str,
+        key: &EphemeralKey,
+    ) -> ReleaseRequest {
+        self.logged(statement(key_id, version, request_id, key.public()))
+    }
+
+    fn logged(&self, statement: RequestStatement) -> ReleaseRequest {
+        let evidence = self.fake.recorded.log.lock().unwrap().log(&statement);
+        ReleaseRequest {
+            statement,
+            evidence,
+        }
     }
 }
 
@@ -552,12 +650,13 @@ async fn shards_are_refused_until_registered_and_from_another_coordinator() {
         .put(&handle, "k", 2, forged)
         .await
         .problem(503, "not-registered");
-    // The shard it already holds is still released.
+    // Nor is the shard it already holds released: a release needs a
+    // request in the log of the coordinator it registered with.
     let key = EphemeralKey::generate(&mut rand::rng());
-    let answer = cluster
-        .release(&handle, &release_request("k", 1, "r1", &key))
-        .await;
-    assert_eq!(answer.status, 200);
+    cluster
+        .release(&handle, &cluster.release_request("k", 1, "r1", &key))
+        .await
+        .problem(503, "audit-log-not-pinned");
     // No heartbeats go to a coordinator it does not trust.
     let beats = cluster.fake.recorded.heartbeats_of("c1").len();
     tokio::time::sleep(Duration::from_millis(3 * HEARTBEAT_MS)).await;
@@ -621,7 +720,7 @@ async fn stores_reports_and_releases_a_shard() {
     // Release: sealed to the ephemeral key, bound to the request.
     let key = EphemeralKey::generate(&mut rand::rng());
     let answer = cluster
-        .release(&handle, &release_request("db", 3, "req-1", &key))
+        .release(&handle, &cluster.release_request("db", 3, "req-1", &key))
         .await;
     assert_eq!(answer.status, 200);
     let released: ReleaseResponse = answer.json();
@@ -661,7 +760,7 @@ async fn stores_reports_and_releases_a_shard() {
         .corrupt_releases
         .store(true, Ordering::SeqCst);
     let answer = cluster
-        .release(&handle, &release_request("db", 3, "req-3", &key))
+        .release(&handle, &cluster.release_request("db", 3, "req-3", &key))
         .await;
     assert_eq!(answer.status, 200);
     let corrupted: ReleaseResponse = answer.json();
@@ -686,7 +785,7 @@ async fn stores_reports_and_releases_a_shard() {
     assert!(!path.exists());
     assert_eq!(cluster.delete(&handle, "db", 3).await.status, 204);
     cluster
-        .release(&handle, &release_request("db", 3, "req-4", &key))
+        .release(&handle, &cluster.release_request("db", 3, "req-4", &key))
         .await
         .problem(404, "not-found");
     assert_eq!(cluster.health(&handle).await.shares, 0);
@@ -829,11 +928,11 @@ async fn bad_shards_and_requests_are_refused_precisely() {
     // Releases of what is not held; malformed release requests.
     let key = EphemeralKey::generate(&mut rand::rng());
     cluster
-        .release(&handle, &release_request("nope", 1, "r", &key))
+        .release(&handle, &cluster.release_request("nope", 1, "r", &key))
         .await
         .problem(404, "not-found");
     cluster
-        .release(&handle, &release_request("k", 9, "r", &key))
+        .release(&handle, &cluster.release_request("k", 9, "r", &key))
         .await
         .problem(404, "not-found");
     let url = format!("{}/v1/release", handle.endpoint());
@@ -851,8 +950,7 @@ async fn bad_shards_and_requests_are_refused_precisely() {
     assert_eq!(answer.content_type, PROBLEM_CONTENT_TYPE);
     assert!((400..500).contains(&answer.status));
     // An unusable ephemeral key (all zero: small order).
-    let mut zero = release_request("k", 1, "r", &key);
-    zero.ephemeral_public = [0; 32];
+    let zero = cluster.logged(statement("k", 1, "r", [0; 32]));
     cluster
         .release(&handle, &zero)
         .await
@@ -881,7 +979,7 @@ async fn release_of_an_expired_shard_is_refused() {
     let key = EphemeralKey::generate(&mut rand::rng());
     tokio::time::sleep(Duration::from_millis(2100)).await;
     cluster
-        .release(&handle, &release_request("k", 1, "r", &key))
+        .release(&handle, &cluster.release_request("k", 1, "r", &key))
         .await
         .problem(422, "expired");
     handle.shutdown().await.unwrap();
@@ -970,7 +1068,7 @@ async fn restart_keeps_shards_and_skips_corrupted_files() {
     assert_eq!(cluster.health(&handle).await.shares, 1);
     let key = EphemeralKey::generate(&mut rand::rng());
     let answer = cluster
-        .release(&handle, &release_request("alpha", 1, "r", &key))
+        .release(&handle, &cluster.release_request("alpha", 1, "r", &key))
         .await;
     assert_eq!(answer.status, 200);
     let released: ReleaseResponse = answer.json();
@@ -985,7 +1083,10 @@ async fn restart_keeps_shards_and_skips_corrupted_files() {
     assert_eq!(&plaintext[BLINDING_LEN..], b"alpha");
     for (key_id, version) in [("beta", 1), ("gamma", 2), ("gamma", 1), ("junk", 1)] {
         cluster
-            .release(&handle, &release_request(key_id, version, "r", &key))
+            .release(
+                &handle,
+                &cluster.release_request(key_id, version, "r", &key),
+            )
             .await
             .problem(404, "not-found");
     }
@@ -1085,7 +1186,7 @@ async fn release_cost() {
     let body = cluster.shard("c1", "k", 1, &[0x5a; 32]);
     assert_eq!(cluster.put(&handle, "k", 1, body).await.status, 200);
     let key = EphemeralKey::generate(&mut rand::rng());
-    let request = release_request("k", 1, "r", &key);
+    let request = cluster.release_request("k", 1, "r", &key);
     // Warm the connection up.
     for _ in 0..20 {
         assert_eq!(cluster.release(&handle, &request).await.status, 200);
@@ -1139,6 +1240,134 @@ async fn release_cost() {
         "release through HTTPS (client and custodian in one process, 2 worker threads): \
          {sequential:?} per release sequentially (a health check: {health:?}; one seal in this build: {seal_cost:?}); \
          {rate:.0} releases/s with {concurrency} concurrent callers"
+    );
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// The audit log: nothing is released for a request that is not in it.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_need_the_request_in_a_log_consistent_with_every_earlier_one() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    let shard = cluster.shard("c1", "k", 1, b"a share");
+    assert_eq!(cluster.put(&handle, "k", 1, shard).await.status, 200);
+    let key = EphemeralKey::generate(&mut rand::rng());
+
+    // Logged: released, with the custodian's cosignature on the head.
+    let request = cluster.release_request("k", 1, "r1", &key);
+    let answer = cluster.release(&handle, &request).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let released: ReleaseResponse = answer.json();
+    let size = cluster.fake.recorded.log.lock().unwrap().tree.size();
+    assert_eq!(released.witness_size, size);
+    let attestation = cluster.fake.recorded.registration_of("c1").attestation_key;
+    let witness = NoteKey::new(
+        "c1",
+        ed25519_dalek::VerifyingKey::from_bytes(&attestation).unwrap(),
+    )
+    .unwrap();
+    let cosigned = SignedTreeHead::parse(&released.cosigned_head).unwrap();
+    assert_eq!(cosigned.count_valid_cosignatures(&[witness]), 1);
+    assert_eq!(cosigned.head().size, size);
+
+    // A request changed after it was logged (another requester).
+    let mut changed = cluster.release_request("k", 1, "r2", &key);
+    changed.statement.requester = "mallory".to_owned();
+    cluster
+        .release(&handle, &changed)
+        .await
+        .problem(403, "request-not-in-log");
+    // The entry proven is not a request.created entry.
+    let mut wrong_kind = cluster.release_request("k", 1, "r3", &key);
+    let mut entry = Entry::decode(&wrong_kind.evidence.entry).unwrap();
+    entry.event = EventKind::RequestCompleted;
+    wrong_kind.evidence.entry = entry.encode().unwrap();
+    cluster
+        .release(&handle, &wrong_kind)
+        .await
+        .problem(403, "request-not-in-log");
+    // Logged, but expired.
+    let mut old = statement("k", 1, "r4", key.public());
+    old.created_at_ms -= 120_000;
+    old.expires_at_ms = now_ms() - 1_000;
+    let expired = cluster.logged(old);
+    cluster
+        .release(&handle, &expired)
+        .await
+        .problem(403, "request-expired");
+    // A head signed by another key than the one pinned.
+    let mut foreign = cluster.release_request("k", 1, "r5", &key);
+    let head = SignedTreeHead::parse(&foreign.evidence.head).unwrap();
+    let other = ed25519_dalek::SigningKey::from_bytes(&[43; 32]);
+    foreign.evidence.head = head
+        .head()
+        .sign(LOG_ORIGIN, LOG_ORIGIN, &other)
+        .unwrap()
+        .to_note();
+    cluster
+        .release(&handle, &foreign)
+        .await
+        .problem(409, "audit-log-refused");
+    // Leaf hashes that start beyond the ones held.
+    let mut gap = cluster.release_request("k", 1, "r6", &key);
+    let held = released.witness_size;
+    gap.evidence.first_leaf = held + 1;
+    gap.evidence.leaves = gap.evidence.leaves[((held + 1) * 32) as usize..].to_vec();
+    cluster
+        .release(&handle, &gap)
+        .await
+        .problem(409, "audit-leaves-gap");
+
+    // A forked log: the coordinator rewrote entry 0 and signed the result
+    // with its (real) key. Refused, and the refusal recorded.
+    let fork_request = {
+        let mut log = cluster.fake.recorded.log.lock().unwrap();
+        let mut forked = Tree::new();
+        forked.append_entry(b"history rewritten");
+        for i in 1..log.tree.size() {
+            forked.append(log.tree.leaf(i).unwrap());
+        }
+        let honest = std::mem::replace(&mut log.tree, forked);
+        let request = log.log(&statement("k", 1, "r7", key.public()));
+        log.tree = honest;
+        request
+    };
+    cluster
+        .release(
+            &handle,
+            &ReleaseRequest {
+                statement: statement("k", 1, "r7", key.public()),
+                evidence: fork_request,
+            },
+        )
+        .await
+        .problem(409, "audit-log-refused");
+    let refusals =
+        std::fs::read_to_string(cluster.data_dir("c1").join("audit/refusals.log")).unwrap();
+    assert!(refusals.contains("forked"), "{refusals}");
+
+    // After a restart the custodian still holds the log: the honest log
+    // goes on, sent with only the leaves it lacks.
+    handle.shutdown().await.unwrap();
+    let handle = cluster.start(config).await;
+    let mut next = cluster.release_request("k", 1, "r8", &key);
+    let held = released.witness_size;
+    next.evidence.first_leaf = held;
+    next.evidence.leaves = next.evidence.leaves[(held * 32) as usize..].to_vec();
+    let answer = cluster.release(&handle, &next).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
     );
     handle.shutdown().await.unwrap();
 }

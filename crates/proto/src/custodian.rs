@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Error;
+use crate::audit::{AuditEvidence, RequestStatement};
 
 /// What kind of custodian holds shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -96,6 +97,9 @@ pub struct RegisterResponse {
     pub coordinator_recipient: String,
     /// How often to send heartbeats, in milliseconds.
     pub heartbeat_interval_ms: u64,
+    /// The audit log's verifier key (`name+id+base64`): custodians pin it
+    /// and act only on requests in a log signed by it.
+    pub audit_log_key: String,
 }
 
 /// The digest of one stored shard, reported in heartbeats.
@@ -218,22 +222,23 @@ pub struct StoreShareResponse {
 
 /// The coordinator asks a custodian for its share of one key version, for
 /// one request, sealed to a fresh ephemeral key.
+///
+/// The custodian acts only if the request is in the audit log: `evidence`
+/// carries the `request.created` entry, whose digest must be
+/// `statement.digest()`, its inclusion proof, and a signed tree head that
+/// extends every head the custodian accepted before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
-    /// The request this release serves (bound into the sealing).
-    pub request_id: String,
-    /// The key id.
-    pub key_id: String,
-    /// The key version.
-    pub version: u64,
-    /// The X25519 public key to seal the share to.
-    #[serde(with = "crate::hex32")]
-    #[schema(value_type = String)]
-    pub ephemeral_public: [u8; 32],
+    /// The request (its digest is what the log recorded).
+    pub statement: RequestStatement,
+    /// Proof that the log holds the request.
+    pub evidence: AuditEvidence,
 }
 
 /// A custodian's sealed share (see [`crate::release`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseResponse {
     /// The custodian's id.
     pub custodian_id: String,
@@ -247,6 +252,12 @@ pub struct ReleaseResponse {
     #[serde(with = "crate::b64")]
     #[schema(value_type = String, format = Byte)]
     pub sealed: Vec<u8>,
+    /// How many of the log's leaf hashes the custodian now holds.
+    pub witness_size: u64,
+    /// The request's tree head, cosigned by the custodian's attestation key
+    /// (key name = custodian id): a witness statement that it extends every
+    /// head the custodian saw.
+    pub cosigned_head: String,
 }
 
 /// A custodian's liveness answer.

@@ -2,6 +2,8 @@
 //! `symbolon` client.
 //!
 //! * [`api`]: the coordinator's public JSON API (`/v1/...`), used by clients.
+//! * [`audit`]: the audit log API, custodians' evidence that a request is in
+//!   the log, and the canonical request statement the log records.
 //! * [`custodian`]: the protocol between the coordinator and custodians —
 //!   registration, signed heartbeats, share storage and share release.
 //! * [`release`]: how a custodian seals a released share to the request's
@@ -15,6 +17,7 @@
 //! `encrypt`/`decrypt` travel inside the mutually authenticated TLS channel.
 
 pub mod api;
+pub mod audit;
 pub mod ciphertext;
 pub mod custodian;
 mod encoding;

@@ -3,6 +3,7 @@
 
 use sqlx::any::AnyRow;
 
+use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -121,7 +122,8 @@ impl CustodianRow {
 impl Store {
     /// Registers a custodian, or on re-registration (same id) updates its
     /// endpoint and labels, keeping `registered_at`, its heartbeat state
-    /// and its keys. Returns the stored row.
+    /// and its keys; appends `audit` in the same transaction. Returns the
+    /// stored row.
     ///
     /// # Errors
     ///
@@ -133,7 +135,12 @@ impl Store {
     /// A custodian cannot silently change its keys: a new attestation key
     /// would let whoever holds it forge heartbeats, a new recipient would
     /// redirect shards. Rotating them is an explicit, audited operation.
-    pub async fn upsert_custodian(&self, custodian: &NewCustodian) -> Result<CustodianRow> {
+    pub async fn upsert_custodian(
+        &self,
+        custodian: &NewCustodian,
+        audit: &[AuditAppend],
+    ) -> Result<CustodianRow> {
+        let mut tx = self.write.begin().await?;
         let row = sqlx::query(concat!(
             "INSERT INTO custodians (id, endpoint, region, country, provider, kind, recipient, \
              attestation_key, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -153,10 +160,15 @@ impl Store {
         .bind(&custodian.recipient)
         .bind(custodian.attestation_key.to_vec())
         .bind(custodian.registered_at)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
         match row {
-            Some(row) => CustodianRow::decode(&row),
+            Some(row) => {
+                let row = CustodianRow::decode(&row)?;
+                crate::audit::insert(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
             None => Err(Error::Conflict {
                 what: "custodian keys",
                 id: custodian.id.clone(),

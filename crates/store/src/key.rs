@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
 
+use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result, db_kind};
 use crate::store::Store;
@@ -310,7 +311,7 @@ async fn insert_key(
 
 impl Store {
     /// Creates a key with version 1 and that version's placements, all in
-    /// one transaction: afterwards either everything is stored or nothing
+    /// one transaction with the `audit` entries: afterwards either everything is stored or nothing
     /// is. Returns the stored key.
     ///
     /// # Errors
@@ -327,6 +328,7 @@ impl Store {
         key: &NewKey,
         version: &NewKeyVersion,
         placements: &[NewPlacement],
+        audit: &[AuditAppend],
     ) -> Result<KeyRow> {
         validate(key, placements)?;
         let mut tx = self.write.begin().await?;
@@ -334,6 +336,7 @@ impl Store {
             tx.rollback().await?;
             return Err(self.explain_create_failure(err, key, placements).await);
         }
+        crate::audit::insert(&mut tx, audit).await?;
         tx.commit().await?;
         tracing::debug!(key = %key.id, name = %key.name, "key created");
         Ok(KeyRow {

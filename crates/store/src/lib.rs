@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod audit;
 mod column;
 mod custodian;
 mod error;
@@ -8,6 +9,7 @@ mod principal;
 mod request;
 mod store;
 
+pub use audit::{AuditAppend, AuditRow};
 pub use custodian::{CustodianKind, CustodianRow, NewCustodian};
 pub use error::{Error, Result};
 pub use key::{

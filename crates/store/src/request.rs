@@ -3,6 +3,7 @@
 
 use sqlx::any::AnyRow;
 
+use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -91,12 +92,15 @@ impl RequestRow {
 }
 
 impl Store {
-    /// Records a new, in-flight request.
+    /// Records a new, in-flight request, and appends `audit` in the same
+    /// transaction.
     ///
     /// # Errors
     ///
-    /// [`Error::Conflict`] (`"request"`) if a request with this id exists.
-    pub async fn insert_request(&self, request: &NewRequest) -> Result<()> {
+    /// [`Error::Conflict`] (`"request"`) if a request with this id exists,
+    /// (`"audit entry"`) if an audit index is taken.
+    pub async fn insert_request(&self, request: &NewRequest, audit: &[AuditAppend]) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query(
             "INSERT INTO requests (id, key_id, version, op, requester, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -107,10 +111,14 @@ impl Store {
         .bind(&request.op)
         .bind(&request.requester)
         .bind(request.created_at)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                crate::audit::insert(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
             Err(err)
                 if crate::error::db_kind(&err) == Some(sqlx::error::ErrorKind::UniqueViolation) =>
             {
@@ -124,7 +132,8 @@ impl Store {
     }
 
     /// Completes an in-flight request, once: its end time, outcome, the
-    /// custodians that took part and an optional note.
+    /// custodians that took part and an optional note; appends `audit` in
+    /// the same transaction.
     ///
     /// # Errors
     ///
@@ -138,11 +147,13 @@ impl Store {
         outcome: RequestOutcome,
         custodians: &[String],
         detail: Option<&str>,
+        audit: &[AuditAppend],
     ) -> Result<()> {
         let custodians = serde_json::to_string(custodians).map_err(|err| Error::InvalidInput {
             what: "custodians",
             detail: err.to_string(),
         })?;
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "UPDATE requests SET completed_at = $1, outcome = $2, custodians = $3, detail = $4 \
              WHERE id = $5 AND completed_at IS NULL",
@@ -152,11 +163,14 @@ impl Store {
         .bind(custodians)
         .bind(detail)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
+            crate::audit::insert(&mut tx, audit).await?;
+            tx.commit().await?;
             return Ok(());
         }
+        tx.rollback().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM requests WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)

@@ -26,18 +26,32 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
 /// The SQLite schema, in order. Keep in step with [`POSTGRES_MIGRATIONS`].
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "audit",
+        include_str!("../migrations/sqlite/0002_audit.sql"),
+    ),
+];
 
 /// The PostgreSQL schema, in order. Keep in step with [`SQLITE_MIGRATIONS`].
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "audit",
+        include_str!("../migrations/postgres/0002_audit.sql"),
+    ),
+];
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

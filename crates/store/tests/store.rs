@@ -64,7 +64,10 @@ fn new_custodian(n: u8) -> NewCustodian {
 }
 
 async fn register(store: &Store, n: u8) {
-    store.upsert_custodian(&new_custodian(n)).await.unwrap();
+    store
+        .upsert_custodian(&new_custodian(n), &[])
+        .await
+        .unwrap();
 }
 
 fn new_key(id: &str, name: &str) -> NewKey {
@@ -154,7 +157,11 @@ async fn in_memory_store_shares_one_database() {
 async fn custodians_register_and_list() {
     let f = fixture().await;
     for n in [3, 1, 2] {
-        let row = f.store.upsert_custodian(&new_custodian(n)).await.unwrap();
+        let row = f
+            .store
+            .upsert_custodian(&new_custodian(n), &[])
+            .await
+            .unwrap();
         assert_eq!(row.id, format!("c{n}"));
         assert_eq!(row.reported_shares, "[]");
         assert_eq!(row.last_seq, None);
@@ -203,7 +210,7 @@ async fn reregistration_with_same_keys_updates_endpoint_and_labels() {
     again.provider = "other".to_owned();
     again.kind = CustodianKind::Hsm;
     again.registered_at = 99_999;
-    let row = f.store.upsert_custodian(&again).await.unwrap();
+    let row = f.store.upsert_custodian(&again, &[]).await.unwrap();
 
     assert_eq!(row.endpoint, "https://10.0.0.9:7443");
     assert_eq!(row.region, "us-east");
@@ -233,7 +240,7 @@ async fn reregistration_with_other_keys_is_refused() {
 
     for attempt in [other_attestation, other_recipient] {
         assert!(matches!(
-            f.store.upsert_custodian(&attempt).await,
+            f.store.upsert_custodian(&attempt, &[]).await,
             Err(Error::Conflict { what: "custodian keys", id }) if id == "c1"
         ));
         assert_eq!(f.store.custodian("c1").await.unwrap(), before);
@@ -314,7 +321,12 @@ async fn create_key_and_read_it_back() {
     }
     let created = f
         .store
-        .create_key(&new_key("k1", "volume"), &new_version(7), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(7),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(created.current_version, 1);
@@ -323,7 +335,7 @@ async fn create_key_and_read_it_back() {
     other.kind = KeyKind::Ed25519;
     other.distinct_label = None;
     f.store
-        .create_key(&other, &new_version(8), &new_placements()[..2])
+        .create_key(&other, &new_version(8), &new_placements()[..2], &[])
         .await
         .unwrap();
 
@@ -389,12 +401,22 @@ async fn taken_key_name_leaves_nothing_behind() {
         register(&f.store, n).await;
     }
     f.store
-        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(1),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap();
     let err = f
         .store
-        .create_key(&new_key("k2", "volume"), &new_version(2), &new_placements())
+        .create_key(
+            &new_key("k2", "volume"),
+            &new_version(2),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -421,7 +443,12 @@ async fn taken_key_name_leaves_nothing_behind() {
     // A taken id is a conflict too.
     let err = f
         .store
-        .create_key(&new_key("k1", "other"), &new_version(3), &new_placements())
+        .create_key(
+            &new_key("k1", "other"),
+            &new_version(3),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -441,7 +468,12 @@ async fn failed_placement_rolls_back_the_whole_key() {
     // key, its version and two placements were written.
     let err = f
         .store
-        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(1),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -455,7 +487,12 @@ async fn failed_placement_rolls_back_the_whole_key() {
     // Once c3 exists, the same key goes in.
     register(&f.store, 3).await;
     f.store
-        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(1),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(f.store.placements("k1", 1).await.unwrap().len(), 3);
@@ -475,7 +512,9 @@ async fn impossible_keys_are_refused_before_the_database() {
     zero.threshold = 0;
     for key in [too_high, zero] {
         assert!(matches!(
-            f.store.create_key(&key, &new_version(1), &placements).await,
+            f.store
+                .create_key(&key, &new_version(1), &placements, &[])
+                .await,
             Err(Error::InvalidInput {
                 what: "threshold",
                 ..
@@ -502,7 +541,7 @@ async fn impossible_keys_are_refused_before_the_database() {
     ] {
         let err = f
             .store
-            .create_key(&key, &new_version(1), &bad)
+            .create_key(&key, &new_version(1), &bad, &[])
             .await
             .unwrap_err();
         assert!(
@@ -557,10 +596,16 @@ async fn principals_are_touched() {
 async fn requests_complete_once() {
     let f = fixture().await;
     assert_eq!(f.store.count_requests().await.unwrap(), 0);
-    f.store.insert_request(&new_request("r1")).await.unwrap();
-    f.store.insert_request(&new_request("r2")).await.unwrap();
+    f.store
+        .insert_request(&new_request("r1"), &[])
+        .await
+        .unwrap();
+    f.store
+        .insert_request(&new_request("r2"), &[])
+        .await
+        .unwrap();
     assert!(matches!(
-        f.store.insert_request(&new_request("r1")).await,
+        f.store.insert_request(&new_request("r1"), &[]).await,
         Err(Error::Conflict { what: "request", id }) if id == "r1"
     ));
     assert_eq!(f.store.count_requests().await.unwrap(), 2);
@@ -578,11 +623,18 @@ async fn requests_complete_once() {
 
     let took_part = vec!["c1".to_owned(), "c3".to_owned()];
     f.store
-        .complete_request("r1", 9_010, RequestOutcome::Ok, &took_part, None)
+        .complete_request("r1", 9_010, RequestOutcome::Ok, &took_part, None, &[])
         .await
         .unwrap();
     f.store
-        .complete_request("r2", 9_020, RequestOutcome::Refused, &[], Some("policy"))
+        .complete_request(
+            "r2",
+            9_020,
+            RequestOutcome::Refused,
+            &[],
+            Some("policy"),
+            &[],
+        )
         .await
         .unwrap();
 
@@ -599,14 +651,14 @@ async fn requests_complete_once() {
     // The first completion stands.
     assert!(matches!(
         f.store
-            .complete_request("r1", 9_999, RequestOutcome::Failed, &[], Some("late"))
+            .complete_request("r1", 9_999, RequestOutcome::Failed, &[], Some("late"), &[])
             .await,
         Err(Error::Conflict { what: "request completion", id }) if id == "r1"
     ));
     assert_eq!(f.store.request("r1").await.unwrap(), done);
     assert!(matches!(
         f.store
-            .complete_request("r9", 1, RequestOutcome::Ok, &[], None)
+            .complete_request("r9", 1, RequestOutcome::Ok, &[], None, &[])
             .await,
         Err(Error::NotFound {
             what: "request",
@@ -633,11 +685,19 @@ async fn restart_loses_nothing() {
         .await
         .unwrap();
     f.store
-        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(1),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap();
     f.store.touch_principal("alice", "admin", 10).await.unwrap();
-    f.store.insert_request(&new_request("r1")).await.unwrap();
+    f.store
+        .insert_request(&new_request("r1"), &[])
+        .await
+        .unwrap();
     f.store
         .complete_request(
             "r1",
@@ -645,10 +705,14 @@ async fn restart_loses_nothing() {
             RequestOutcome::Failed,
             &["c1".to_owned()],
             Some("timeout"),
+            &[],
         )
         .await
         .unwrap();
-    f.store.insert_request(&new_request("r2")).await.unwrap();
+    f.store
+        .insert_request(&new_request("r2"), &[])
+        .await
+        .unwrap();
 
     let custodians = f.store.custodians().await.unwrap();
     let keys = f.store.keys().await.unwrap();
@@ -675,7 +739,7 @@ async fn restart_loses_nothing() {
     ));
     // And the reopened store keeps working.
     store
-        .complete_request("r2", 9_002, RequestOutcome::Ok, &[], None)
+        .complete_request("r2", 9_002, RequestOutcome::Ok, &[], None, &[])
         .await
         .unwrap();
     store.close().await;
@@ -688,11 +752,22 @@ async fn corrupt_rows_are_errors_not_panics() {
         register(&f.store, n).await;
     }
     f.store
-        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
+        .create_key(
+            &new_key("k1", "volume"),
+            &new_version(1),
+            &new_placements(),
+            &[],
+        )
         .await
         .unwrap();
-    f.store.insert_request(&new_request("r1")).await.unwrap();
-    f.store.insert_request(&new_request("r2")).await.unwrap();
+    f.store
+        .insert_request(&new_request("r1"), &[])
+        .await
+        .unwrap();
+    f.store
+        .insert_request(&new_request("r2"), &[])
+        .await
+        .unwrap();
 
     let pool = raw(&f.path).await;
     for tamper in [
@@ -757,9 +832,16 @@ async fn concurrent_inserts_all_land() {
             tokio::spawn(async move {
                 for i in 0..50 {
                     let id = format!("t{task}-{i}");
-                    store.insert_request(&new_request(&id)).await.unwrap();
+                    store.insert_request(&new_request(&id), &[]).await.unwrap();
                     store
-                        .complete_request(&id, 10_000, RequestOutcome::Ok, &["c1".to_owned()], None)
+                        .complete_request(
+                            &id,
+                            10_000,
+                            RequestOutcome::Ok,
+                            &["c1".to_owned()],
+                            None,
+                            &[],
+                        )
                         .await
                         .unwrap();
                     store
@@ -783,4 +865,91 @@ async fn concurrent_inserts_all_land() {
     let principals = f.store.principals().await.unwrap();
     assert_eq!(principals.len(), 8);
     assert!(principals.iter().all(|p| p.last_seen == 49));
+}
+
+fn append(index: u64, head: Option<&str>) -> symbolon_store::AuditAppend {
+    let entry = format!("entry {index}").into_bytes();
+    symbolon_store::AuditAppend {
+        index,
+        leaf_hash: [u8::try_from(index % 251).unwrap(); 32],
+        entry,
+        head: head.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn audit_rows_commit_with_the_state_they_record() {
+    let f = fixture().await;
+    assert_eq!(f.store.audit_latest_head().await.unwrap(), None);
+    f.store
+        .insert_request(
+            &new_request("r1"),
+            &[append(0, None), append(1, Some("head 2"))],
+        )
+        .await
+        .unwrap();
+    // A taken index fails the whole transaction: the request is not stored.
+    let err = f
+        .store
+        .insert_request(&new_request("r2"), &[append(1, Some("head 2'"))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { what: "audit entry", id } if id == "1"),
+        "{err:?}"
+    );
+    assert!(matches!(
+        f.store.request("r2").await,
+        Err(Error::NotFound { .. })
+    ));
+    // Completion and its entry are one transaction too.
+    let err = f
+        .store
+        .complete_request("r1", 5, RequestOutcome::Ok, &[], None, &[append(0, None)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(f.store.request("r1").await.unwrap().outcome, None);
+    f.store
+        .complete_request(
+            "r1",
+            5,
+            RequestOutcome::Ok,
+            &[],
+            None,
+            &[append(2, Some("head 3"))],
+        )
+        .await
+        .unwrap();
+    f.store
+        .append_audit(&[append(3, Some("head 4"))])
+        .await
+        .unwrap();
+
+    let leaves = f.store.audit_leaf_hashes().await.unwrap();
+    assert_eq!(leaves, vec![[0; 32], [1; 32], [2; 32], [3; 32]]);
+    assert_eq!(f.store.audit_size().await.unwrap(), 4);
+    assert_eq!(
+        f.store.audit_latest_head().await.unwrap(),
+        Some((3, "head 4".to_owned()))
+    );
+    let page = f.store.audit_entries(1, 2).await.unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].index, 1);
+    assert_eq!(page[0].entry, b"entry 1");
+    assert_eq!(page[0].head.as_deref(), Some("head 2"));
+    assert_eq!(page[1].head.as_deref(), Some("head 3"));
+    assert_eq!(f.store.audit_entries(0, 1).await.unwrap()[0].head, None);
+
+    // A row deleted behind the store's back is reported, not skipped.
+    let pool = raw(&f.path).await;
+    sqlx::query("DELETE FROM audit_entries WHERE idx = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = f.store.audit_leaf_hashes().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt { detail, .. } if detail.contains("entry 1 is missing")),
+        "{err:?}"
+    );
 }

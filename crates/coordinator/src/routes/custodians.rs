@@ -6,12 +6,14 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use subtle::ConstantTimeEq as _;
+use symbolon_audit::EventKind;
 use symbolon_envelope::Recipient;
 use symbolon_proto::custodian::{RegisterRequest, RegisterResponse, SignedHeartbeat};
 use symbolon_proto::{Problem, validate_name};
 use symbolon_store::NewCustodian;
 use symbolon_transport::{PeerIdentity, Role};
 
+use crate::audit::{self, AppendError};
 use crate::problem::{ApiError, ApiJson};
 use crate::state::{AppState, Custodian, now_ms};
 
@@ -71,9 +73,27 @@ pub(crate) async fn register(
         attestation_key: request.attestation_key,
         registered_at: i64::try_from(now).unwrap_or(i64::MAX),
     };
-    match state.store.upsert_custodian(&row).await {
+    let mut registered = audit::entry(EventKind::CustodianRegistered, &request.id);
+    registered.custodians = vec![request.id.clone()];
+    registered.detail = Some(format!(
+        "endpoint {}, {} / {} / {} / {}",
+        request.endpoint,
+        request.labels.region,
+        request.labels.country,
+        request.labels.provider,
+        request.labels.kind.as_str()
+    ));
+    let store = state.store.clone();
+    let appended = state
+        .audit
+        .append(&[registered], |rows| {
+            let row = &row;
+            async move { store.upsert_custodian(row, &rows).await }
+        })
+        .await;
+    match appended {
         Ok(_) => {}
-        Err(symbolon_store::Error::Conflict { .. }) => {
+        Err(AppendError::Store(symbolon_store::Error::Conflict { .. })) => {
             return Err(ApiError::conflict(
                 "custodian-keys-changed",
                 format!(
@@ -105,6 +125,7 @@ pub(crate) async fn register(
     Ok(axum::Json(RegisterResponse {
         coordinator_recipient: state.identity.recipient().to_string(),
         heartbeat_interval_ms: state.config.heartbeat_interval_ms,
+        audit_log_key: state.audit.note_key().to_vkey(),
     }))
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use futures::future::join_all;
 use rand::RngExt as _;
+use symbolon_audit::EventKind;
 use symbolon_envelope::{Envelope, Metadata, RecipientInfo, Scheme};
 use symbolon_proto::api::{
     CreateKeyRequest, DistinctLabel, HealthState, KeyInfo, KeyKind, KeyList, PlacementInfo,
@@ -19,6 +20,7 @@ use symbolon_store::{NewKey, NewKeyVersion, NewPlacement};
 use symbolon_transport::PeerIdentity;
 use zeroize::Zeroizing;
 
+use crate::audit::{self, AppendError};
 use crate::placement;
 use crate::problem::{ApiError, ApiJson};
 use crate::routes::require_client;
@@ -275,12 +277,33 @@ pub(crate) async fn create(
         split_id,
         created_at,
     };
-    let row = match state.store.create_key(&key, &version, &placements).await {
-        Ok(row) => row,
+    let mut created = audit::entry(EventKind::KeyCreated, &peer.name);
+    created.key_id = Some(key_id.clone());
+    created.key_version = Some(1);
+    created.detail = Some(format!(
+        "name {:?}, kind {}, {t} of {n}",
+        request.name,
+        request.kind.as_str()
+    ));
+    let mut distributed = audit::entry(EventKind::SharesDistributed, &peer.name);
+    distributed.key_id = Some(key_id.clone());
+    distributed.key_version = Some(1);
+    distributed.custodians = placements.iter().map(|p| p.custodian_id.clone()).collect();
+    distributed.outcome = Some("acknowledged".to_owned());
+    let store = state.store.clone();
+    let appended = state
+        .audit
+        .append(&[created, distributed], |rows| {
+            let (key, version, placements) = (&key, &version, &placements);
+            async move { store.create_key(key, version, placements, &rows).await }
+        })
+        .await;
+    let row = match appended {
+        Ok((row, _, _)) => row,
         Err(e) => {
             withdraw(&state, &chosen, &key_id).await;
             return Err(match e {
-                symbolon_store::Error::Conflict { .. } => ApiError::conflict(
+                AppendError::Store(symbolon_store::Error::Conflict { .. }) => ApiError::conflict(
                     "key-exists",
                     format!("a key named {:?} already exists", request.name),
                 ),

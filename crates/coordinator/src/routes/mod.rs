@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 use crate::problem::{self, ApiError};
 use crate::state::AppState;
 
+pub(crate) mod audit;
 pub(crate) mod custodians;
 pub(crate) mod keys;
 pub(crate) mod ops;
@@ -26,11 +27,13 @@ pub(crate) mod ops;
         keys::status, keys::list, keys::show, keys::create,
         ops::encrypt, ops::decrypt, ops::release,
         custodians::register, custodians::heartbeat,
+        audit::head, audit::entries, audit::entry, audit::inclusion, audit::consistency,
     ),
     tags(
         (name = "cluster", description = "Cluster health"),
         (name = "keys", description = "Keys and their placement"),
         (name = "operations", description = "Using keys"),
+        (name = "audit", description = "The tamper-evident audit log: signed tree heads, entries, inclusion and consistency proofs"),
         (name = "custodians", description = "Custodian registration and heartbeats (custodian certificates only)"),
     )
 )]
@@ -73,6 +76,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/keys/{name}/release", post(ops::release))
         .route("/v1/custodians/register", post(custodians::register))
         .route("/v1/custodians/{id}/heartbeat", post(custodians::heartbeat))
+        .route("/v1/audit/head", get(audit::head))
+        .route("/v1/audit/entries", get(audit::entries))
+        .route("/v1/audit/entries/{index}", get(audit::entry))
+        .route("/v1/audit/proof/inclusion", get(audit::inclusion))
+        .route("/v1/audit/proof/consistency", get(audit::consistency))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(problem::not_found_route)

@@ -8,19 +8,26 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rand::RngExt as _;
+use symbolon_audit::EventKind;
 use symbolon_envelope::{Envelope, Metadata, Recipient, RecipientInfo, Scheme};
 use symbolon_proto::api::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, KeyKind, ReleaseKeyRequest,
     ReleaseKeyResponse,
 };
+use symbolon_proto::audit::RequestStatement;
+use symbolon_proto::release::EphemeralKey;
 use symbolon_proto::{CustodianFailure, Problem, ciphertext};
 use symbolon_store::{NewRequest, RequestOutcome};
 use symbolon_transport::PeerIdentity;
 
+use crate::audit;
 use crate::problem::{ApiError, ApiJson};
 use crate::reconstruct::{self, RebuildError, Rebuilt};
 use crate::routes::require_client;
 use crate::state::{AppState, Key, Version, now_ms};
+
+/// How long custodians accept a request after it was created.
+const REQUEST_LIFETIME_MS: u64 = 60_000;
 
 /// Who took part in an operation, and who was asked but failed.
 struct Participants {
@@ -41,29 +48,72 @@ async fn with_key<T>(
     require_client(peer)?;
     state.touch_principal(&peer.name, peer.role.as_str()).await;
     let started = Instant::now();
-    let (key, version) = state.key(name, version).await?;
+    let (key, version) = match state.key(name, version).await {
+        Ok(found) => found,
+        Err(e) => return Err(refused(state, peer, op, name, None, e).await),
+    };
     if key.kind != KeyKind::Secret {
-        return Err(ApiError::conflict(
+        let e = ApiError::conflict(
             "wrong-kind",
             format!(
                 "key {name:?} is a {} key; {op} needs a secret key",
                 key.kind.as_str()
             ),
-        ));
+        );
+        return Err(refused(state, peer, op, name, Some(&key.id), e).await);
     }
     let request_id = hex::encode(rand::rng().random::<[u8; 16]>());
-    state
-        .store
-        .insert_request(&NewRequest {
-            id: request_id.clone(),
-            key_id: key.id.clone(),
-            version: i64::try_from(version.version).unwrap_or(i64::MAX),
-            op: op.to_owned(),
-            requester: peer.name.clone(),
-            created_at: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+    let ephemeral = EphemeralKey::generate(&mut rand::rng());
+    let created_at_ms = now_ms();
+    let statement = RequestStatement {
+        request_id: request_id.clone(),
+        key_id: key.id.clone(),
+        version: version.version,
+        op: op.to_owned(),
+        requester: peer.name.clone(),
+        created_at_ms,
+        expires_at_ms: created_at_ms.saturating_add(REQUEST_LIFETIME_MS),
+        ephemeral_public: ephemeral.public(),
+    };
+    let mut created = audit::entry(EventKind::RequestCreated, &peer.name);
+    created.key_id = Some(key.id.clone());
+    created.key_version = Some(version.version);
+    created.request_digest = Some(statement.digest());
+    created.detail = Some(format!("{op} request {request_id}"));
+    let encoded = created.encode().map_err(ApiError::internal)?;
+    let store = state.store.clone();
+    let row = NewRequest {
+        id: request_id.clone(),
+        key_id: key.id.clone(),
+        version: i64::try_from(version.version).unwrap_or(i64::MAX),
+        op: op.to_owned(),
+        requester: peer.name.clone(),
+        created_at: i64::try_from(created_at_ms).unwrap_or(i64::MAX),
+    };
+    // The request is in the log before any custodian hears of it.
+    let ((), head, index) = state
+        .audit
+        .append(std::slice::from_ref(&created), |rows| {
+            let row = &row;
+            async move { store.insert_request(row, &rows).await }
         })
         .await?;
-    let outcome = match reconstruct::rebuild(state, &key, &version, &request_id).await {
+    let inclusion = state
+        .audit
+        .inclusion_proof(index, head.head().size)
+        .map_err(ApiError::internal)?
+        .iter()
+        .map(|h| h.to_hex())
+        .collect();
+    let bundle = reconstruct::Bundle {
+        statement,
+        head_note: head.to_note(),
+        head_size: head.head().size,
+        index,
+        entry: encoded,
+        inclusion,
+    };
+    let outcome = match reconstruct::rebuild(state, &key, &version, &ephemeral, &bundle).await {
         Ok(rebuilt) => {
             let value = use_key(&key, &version, &rebuilt);
             // The key is wiped here, before the request is recorded.
@@ -98,6 +148,7 @@ async fn with_key<T>(
             version.version
         ))),
     };
+    drop(ephemeral);
     let (outcome_kind, custodians, detail) = match &outcome {
         Ok((_, who)) => (RequestOutcome::Ok, who.custodians.clone(), None),
         Err(ApiError::Problem(p)) => (
@@ -116,23 +167,72 @@ async fn with_key<T>(
         ),
     };
     let label = outcome_kind.as_str();
-    if let Err(e) = state
-        .store
-        .complete_request(
-            &request_id,
-            i64::try_from(now_ms()).unwrap_or(i64::MAX),
-            outcome_kind,
-            &custodians,
-            detail.as_deref(),
-        )
-        .await
-    {
-        tracing::error!(request = %request_id, error = %e, "could not record the request's outcome");
+    let mut completed = audit::entry(
+        if outcome_kind == RequestOutcome::Refused {
+            EventKind::RequestRefused
+        } else {
+            EventKind::RequestCompleted
+        },
+        &peer.name,
+    );
+    completed.key_id = Some(key.id.clone());
+    completed.key_version = Some(version.version);
+    completed.request_digest = created.request_digest;
+    completed.custodians = custodians.clone();
+    completed.outcome = Some(label.to_owned());
+    completed.detail = detail.clone();
+    let store = state.store.clone();
+    let recorded = state
+        .audit
+        .append(&[completed], |rows| {
+            let (request_id, custodians, detail) = (&request_id, &custodians, &detail);
+            async move {
+                store
+                    .complete_request(
+                        request_id,
+                        i64::try_from(now_ms()).unwrap_or(i64::MAX),
+                        outcome_kind,
+                        custodians,
+                        detail.as_deref(),
+                        &rows,
+                    )
+                    .await
+            }
+        })
+        .await;
+    // Fail closed: a result whose completion is not in the log is not
+    // returned.
+    if let Err(e) = recorded {
+        tracing::error!(request = %request_id, error = ?e, "could not record the request's outcome");
+        return Err(e.into());
     }
     metrics::counter!("symbolon_operations_total", "op" => op, "outcome" => label).increment(1);
     metrics::histogram!("symbolon_operation_duration_seconds", "op" => op)
         .record(started.elapsed().as_secs_f64());
     outcome
+}
+
+/// Logs a request refused before it was created (unknown key or version,
+/// wrong kind) and returns the refusal. Nothing happened, so a log failure
+/// changes nothing but is reported.
+async fn refused(
+    state: &AppState,
+    peer: &PeerIdentity,
+    op: &str,
+    name: &str,
+    key_id: Option<&str>,
+    error: ApiError,
+) -> ApiError {
+    if let ApiError::Problem(problem) = &error {
+        let mut entry = audit::entry(EventKind::RequestRefused, &peer.name);
+        entry.key_id = key_id.map(str::to_owned);
+        entry.outcome = Some("refused".to_owned());
+        entry.detail = Some(format!("{op} on key {name:?}: {}", problem.one_line()));
+        if let Err(e) = state.audit.record(&[entry]).await {
+            tracing::error!(error = ?e, "could not log a refused request");
+        }
+    }
+    error
 }
 
 /// Encrypts with a `secret` key (XChaCha20-Poly1305; the ciphertext names
