@@ -1,0 +1,212 @@
+//! Decryption shares `U_i = x_i·U` with their Chaum–Pedersen proofs, their
+//! verification, and the combination of `t` of them.
+
+use std::collections::BTreeSet;
+
+use curve25519_dalek::RistrettoPoint;
+use curve25519_dalek::traits::VartimeMultiscalarMul;
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use super::ciphertext::Ciphertext;
+use super::keys::{GroupPublic, KeyShare};
+use super::proof::Dleq;
+use crate::encoding::{Hex, Point, Reader};
+use crate::{Error, lagrange};
+
+const MAGIC: &[u8; 4] = b"SYTD";
+const VERSION: u8 = 1;
+/// Length of an encoded [`DecryptionShare`].
+pub const DECRYPTION_SHARE_LEN: usize = 4 + 1 + 2 + 32 + 64;
+
+/// Domain of the decryption-share proof.
+const PROOF_DOMAIN: &[u8] = b"symbolon/threshold/tdh2/v1/decryption-share-proof";
+
+/// Participant `index`'s decryption share of one ciphertext: `U_i = x_i·U`
+/// and a proof that `log_G Y_i = log_U U_i`. Public (it reveals nothing
+/// about `x_i`; `t` of them reveal the ciphertext's key).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DecryptionShare {
+    index: u16,
+    u_i: Point,
+    proof: Dleq,
+}
+
+impl DecryptionShare {
+    /// The index of the participant that made it.
+    pub fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// The encoding: `"SYTD" || version 1 || index (u16 BE) || U_i || e ||
+    /// f`.
+    pub fn to_bytes(&self) -> [u8; DECRYPTION_SHARE_LEN] {
+        let mut out = [0u8; DECRYPTION_SHARE_LEN];
+        let index = self.index.to_be_bytes();
+        let proof = self.proof.to_bytes();
+        let fields: [&[u8]; 5] = [MAGIC, &[VERSION], &index, &self.u_i.bytes, &proof];
+        let mut at = 0;
+        for field in fields {
+            if let Some(slot) = out.get_mut(at..at + field.len()) {
+                slot.copy_from_slice(field);
+            }
+            at += field.len();
+        }
+        out
+    }
+
+    /// Decodes [`DecryptionShare::to_bytes`] (without checking the proof:
+    /// see [`verify_decryption_share`]).
+    ///
+    /// # Errors
+    ///
+    /// A decoding error naming `"tdh2 decryption share"`;
+    /// [`Error::InvalidIndex`] for index 0.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        const WHAT: &str = "tdh2 decryption share";
+        if bytes.len() != DECRYPTION_SHARE_LEN {
+            return Err(Error::Length {
+                what: WHAT,
+                len: bytes.len(),
+                expected: DECRYPTION_SHARE_LEN,
+            });
+        }
+        let mut reader = Reader::new(WHAT, bytes, MAGIC, VERSION)?;
+        let index = reader.u16()?;
+        if index == 0 {
+            return Err(Error::InvalidIndex { index });
+        }
+        let u_i = reader.point()?;
+        let proof = Dleq {
+            e: reader.scalar()?,
+            f: reader.scalar()?,
+        };
+        reader.finish()?;
+        Ok(Self { index, u_i, proof })
+    }
+}
+
+impl core::fmt::Debug for DecryptionShare {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DecryptionShare")
+            .field("index", &self.index)
+            .field("u_i", &Hex(&self.u_i.bytes))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A custodian's step: checks the ciphertext's proof for `label` **first**
+/// (refusing invalid ciphertexts is what makes the scheme CCA-secure), then
+/// computes `U_i = x_i·U` with a proof that `log_G Y_i = log_U U_i`.
+///
+/// # Errors
+///
+/// [`Error::InvalidCiphertextProof`] for a tampered ciphertext, a wrong
+/// label, or a ciphertext for another group key.
+///
+/// # Security
+///
+/// Constant-time in `x_i`. Check the custodian's own policy for this
+/// ciphertext and label before calling.
+pub fn decrypt_share<R: CryptoRng + ?Sized>(
+    share: &KeyShare,
+    ciphertext: &Ciphertext,
+    label: &[u8],
+    rng: &mut R,
+) -> Result<DecryptionShare, Error> {
+    ciphertext.verify_for(&share.group, label)?;
+    let x = share.expose_secret();
+    let u_i = Point::new(ciphertext.u.point * x);
+    let index = share.index().to_be_bytes();
+    let proof = Dleq::prove(
+        PROOF_DOMAIN,
+        &[&index],
+        x,
+        &ciphertext.u,
+        &share.verification,
+        &u_i,
+        rng,
+    );
+    Ok(DecryptionShare {
+        index: share.index(),
+        u_i,
+        proof,
+    })
+}
+
+/// Checks one decryption share against the sender's verification share, as
+/// it arrives, so the coordinator can name a cheating custodian.
+///
+/// # Errors
+///
+/// [`Error::UnknownParticipant`] if the share's index is not in the group,
+/// [`Error::InvalidDecryptionShare`] naming it if the proof fails.
+pub fn verify_decryption_share(
+    group: &GroupPublic,
+    ciphertext: &Ciphertext,
+    share: &DecryptionShare,
+) -> Result<(), Error> {
+    let index = share.index;
+    let y_i = group
+        .shares
+        .get(&index)
+        .ok_or(Error::UnknownParticipant { index })?;
+    if share.proof.verify(
+        PROOF_DOMAIN,
+        &[&index.to_be_bytes()],
+        &ciphertext.u,
+        y_i,
+        &share.u_i,
+    ) {
+        Ok(())
+    } else {
+        Err(Error::InvalidDecryptionShare { index })
+    }
+}
+
+/// The combiner's step: checks the ciphertext's proof and every share's
+/// proof, recombines the shared point `K = Σ λ_i·U_i = x·U` from the first
+/// `t` shares (Lagrange at 0), derives the key and opens the body.
+///
+/// # Errors
+///
+/// [`Error::InvalidCiphertextProof`]; per share, in order:
+/// [`Error::UnknownParticipant`], [`Error::DuplicateIndex`],
+/// [`Error::InvalidDecryptionShare`] naming the culprit; then
+/// [`Error::NotEnoughShares`] below `t`; [`Error::Decryption`] if the body
+/// does not authenticate.
+///
+/// # Security
+///
+/// Whoever combines learns the plaintext: combine where the plaintext may
+/// be. The interpolation is variable-time, over public shares only.
+pub fn combine(
+    group: &GroupPublic,
+    ciphertext: &Ciphertext,
+    label: &[u8],
+    shares: &[DecryptionShare],
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    ciphertext.verify_for(&group.key, label)?;
+    let mut seen = BTreeSet::new();
+    for share in shares {
+        if !seen.insert(share.index) {
+            return Err(Error::DuplicateIndex { index: share.index });
+        }
+        verify_decryption_share(group, ciphertext, share)?;
+    }
+    let need = group.threshold();
+    let chosen = shares
+        .get(..usize::from(need))
+        .ok_or(Error::NotEnoughShares {
+            have: shares.len(),
+            need,
+        })?;
+    let set: Vec<u16> = chosen.iter().map(|s| s.index).collect();
+    let shared = Zeroizing::new(RistrettoPoint::vartime_multiscalar_mul(
+        chosen
+            .iter()
+            .map(|s| lagrange::coefficient(0, &set, s.index)),
+        chosen.iter().map(|s| s.u_i.point),
+    ));
+    ciphertext.open(&shared, &group.key, label)
+}
