@@ -20,10 +20,14 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::SigningKey;
+use std::any::Any;
 use symbolon_audit::{
     Entry, EventKind, NodeHash, NoteKey, SignedTreeHead, Tree, TreeHead, leaf_hash,
 };
-use symbolon_store::{AuditAppend, Store};
+
+use futures::future::BoxFuture;
+use symbolon_store::{AuditAppend, Error as StoreError, Store, StoreTx};
+use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -65,16 +69,45 @@ struct Committed {
     head: Arc<SignedTreeHead>,
 }
 
+/// A state change to run in the log's transaction: it gets the open
+/// transaction and returns its value, boxed.
+type Write = Box<
+    dyn for<'t> FnOnce(&'t mut StoreTx) -> BoxFuture<'t, Result<Box<dyn Any + Send>, StoreError>>
+        + Send,
+>;
+
+/// What an append answers: the write's value, the head signed for the
+/// batch it committed in, and the index of its first entry.
+type Appended = (Box<dyn Any + Send>, Arc<SignedTreeHead>, u64);
+
+/// One append waiting for the writer.
+struct Job {
+    entries: Vec<Entry>,
+    write: Option<Write>,
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+/// The most appends committed in one transaction.
+const MAX_BATCH: usize = 256;
+
 /// The log: its signing key, the tree, and the witnesses' cosignatures.
+///
+/// Appends go through one writer task, which commits every append waiting
+/// for it in one transaction (each state change in its own savepoint) with
+/// one signed tree head: under load, appends share the transaction and the
+/// signature instead of queueing for them one by one.
 pub(crate) struct AuditLog {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+}
+
+struct Shared {
     key: SigningKey,
     note_key: NoteKey,
     origin: String,
     store: Store,
-    /// Serialises appends across the database transaction.
-    append_lock: tokio::sync::Mutex<()>,
-    /// The tree and head as of the last commit. Written only while
-    /// `append_lock` is held.
+    /// The tree and head as of the last commit. The tree is written only
+    /// by the writer task; readers never look past `head`'s size.
     committed: RwLock<Committed>,
     /// The newest head that a custodian cosigned, with every cosignature
     /// collected for it.
@@ -86,7 +119,7 @@ pub(crate) struct AuditLog {
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditLog")
-            .field("origin", &self.origin)
+            .field("origin", &self.shared.origin)
             .finish_non_exhaustive()
     }
 }
@@ -179,161 +212,91 @@ impl AuditLog {
                 });
             }
         };
-        Ok(AuditLog {
+        let shared = Arc::new(Shared {
             key,
             note_key,
             origin,
             store,
-            append_lock: tokio::sync::Mutex::new(()),
             committed: RwLock::new(Committed {
                 tree,
                 head: Arc::new(head),
             }),
             witnessed: RwLock::new(None),
             witness_sizes: RwLock::new(HashMap::new()),
-        })
+        });
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(writer(Arc::clone(&shared), queue));
+        Ok(AuditLog { shared, jobs })
     }
 
     /// The log's verifier key.
     pub(crate) fn note_key(&self) -> &NoteKey {
-        &self.note_key
+        &self.shared.note_key
     }
 
     /// The latest committed signed tree head.
     pub(crate) fn latest(&self) -> Arc<SignedTreeHead> {
-        self.committed
+        self.shared
+            .committed
             .read()
             .map(|c| c.head.clone())
             .unwrap_or_else(|p| p.into_inner().head.clone())
     }
 
-    /// Appends `entries` and runs `write` — the state change — with the
-    /// rows to store in its transaction. Returns `write`'s value, the new
-    /// signed head and the first entry's index.
-    pub(crate) async fn append<T, F, Fut>(
+    /// Appends `entries` and runs `write` — the state change — in the
+    /// same transaction. Returns `write`'s value, the signed head of the
+    /// transaction and the index of the first entry.
+    pub(crate) async fn append<T, F>(
         &self,
-        entries: &[Entry],
+        entries: Vec<Entry>,
         write: F,
     ) -> Result<(T, Arc<SignedTreeHead>, u64), AppendError>
     where
-        F: FnOnce(Vec<AuditAppend>) -> Fut,
-        Fut: Future<Output = Result<T, symbolon_store::Error>>,
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut StoreTx) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
     {
-        let _serial = self.append_lock.lock().await;
-        let mut rows = Vec::with_capacity(entries.len());
-        let mut leaves = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let encoded = entry
-                .encode()
-                .map_err(|e| AppendError::Log(format!("entry {}: {e}", entry.event)))?;
-            leaves.push(leaf_hash(&encoded));
-            rows.push(encoded);
-        }
-        // The tree grows in place (readers never look past the committed
-        // head's size) and is cut back if the transaction fails.
-        let (first, head) = {
-            let mut committed = self
-                .committed
-                .write()
-                .map_err(|_| AppendError::Log("audit state poisoned".to_owned()))?;
-            let first = committed.tree.size();
-            for leaf in &leaves {
-                committed.tree.append(*leaf);
-            }
-            let head = sign(&committed.tree, &self.origin, &self.key);
-            (first, head)
-        };
-        let undo = |log: &Self| {
-            if let Ok(mut committed) = log.committed.write() {
-                committed.tree.truncate(first);
-            }
-        };
-        let head = match head {
-            Ok(head) => head,
-            Err(e) => {
-                undo(self);
-                return Err(AppendError::Log(e.to_string()));
-            }
-        };
-        let count = rows.len();
-        let mut rows: Vec<AuditAppend> = rows
-            .into_iter()
-            .zip(leaves)
-            .zip(first..)
-            .map(|((entry, leaf), index)| AuditAppend {
-                index,
-                entry,
-                leaf_hash: *leaf.as_bytes(),
-                head: None,
-            })
-            .collect();
-        if let Some(last) = rows.last_mut() {
-            last.head = Some(head.to_note());
-        }
-        let result = write(rows).await;
-        if result.is_err() {
-            undo(self);
-        }
-        match result {
-            Ok(value) => {
-                let head = Arc::new(head);
-                if let Ok(mut committed) = self.committed.write() {
-                    committed.head = head.clone();
-                }
-                metrics::counter!("symbolon_audit_entries_total").increment(count as u64);
-                Ok((value, head, first))
-            }
-            Err(symbolon_store::Error::Conflict {
-                what: "audit entry",
-                id,
-            }) => {
-                // Another replica appended: catch up for the next caller.
-                self.reload().await;
-                Err(AppendError::Log(format!(
-                    "audit index {id} was taken by another coordinator replica"
-                )))
-            }
-            Err(e) if is_state_error(&e) => Err(AppendError::Store(e)),
-            Err(e) => Err(AppendError::Log(crate::error::chain(&e))),
-        }
+        let write: Write = Box::new(move |tx| {
+            let future = write(tx);
+            Box::pin(async move { future.await.map(|v| Box::new(v) as Box<dyn Any + Send>) })
+        });
+        let (value, head, first) = self.submit(entries, Some(write)).await?;
+        let value = value
+            .downcast::<T>()
+            .map_err(|_| AppendError::Log("audit writer returned the wrong type".to_owned()))?;
+        Ok((*value, head, first))
     }
 
     /// Appends entries that go with no other state change.
-    pub(crate) async fn record(&self, entries: &[Entry]) -> Result<(), AppendError> {
-        let store = self.store.clone();
-        self.append(
-            entries,
-            |rows| async move { store.append_audit(&rows).await },
-        )
-        .await
-        .map(|_| ())
+    pub(crate) async fn record(&self, entries: Vec<Entry>) -> Result<(), AppendError> {
+        self.submit(entries, None).await.map(|_| ())
     }
 
-    async fn reload(&self) {
-        let Ok(leaves) = self.store.audit_leaf_hashes().await else {
-            return;
-        };
-        let tree = Tree::from_leaf_hashes(leaves.into_iter().map(NodeHash::from_bytes));
-        let Ok(Some((_, note))) = self.store.audit_latest_head().await else {
-            return;
-        };
-        let Ok(head) = SignedTreeHead::parse(&note) else {
-            return;
-        };
-        if head.verify(&self.note_key).is_ok()
-            && head.head().size == tree.size()
-            && let Ok(mut committed) = self.committed.write()
-        {
-            *committed = Committed {
-                tree,
-                head: Arc::new(head),
-            };
-        }
+    async fn submit(
+        &self,
+        entries: Vec<Entry>,
+        write: Option<Write>,
+    ) -> Result<Appended, AppendError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                entries,
+                write,
+                reply,
+            })
+            .await
+            .map_err(|_| AppendError::Log("the audit writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| AppendError::Log("the audit writer dropped the append".to_owned()))?
     }
 
     /// An inclusion proof for `index` against the committed head of `size`.
     pub(crate) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<NodeHash>, String> {
-        let committed = self.committed.read().map_err(|_| "poisoned".to_owned())?;
+        let committed = self
+            .shared
+            .committed
+            .read()
+            .map_err(|_| "poisoned".to_owned())?;
         if size > committed.head.head().size {
             return Err(format!(
                 "size {size} is beyond the latest tree head ({})",
@@ -348,7 +311,11 @@ impl AuditLog {
 
     /// A consistency proof between two committed sizes.
     pub(crate) fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<NodeHash>, String> {
-        let committed = self.committed.read().map_err(|_| "poisoned".to_owned())?;
+        let committed = self
+            .shared
+            .committed
+            .read()
+            .map_err(|_| "poisoned".to_owned())?;
         if to > committed.head.head().size {
             return Err(format!(
                 "size {to} is beyond the latest tree head ({})",
@@ -363,7 +330,7 @@ impl AuditLog {
 
     /// Leaf hashes `from..to`, concatenated.
     pub(crate) fn leaves(&self, from: u64, to: u64) -> Vec<u8> {
-        let Ok(committed) = self.committed.read() else {
+        let Ok(committed) = self.shared.committed.read() else {
             return Vec::new();
         };
         let mut out =
@@ -379,7 +346,8 @@ impl AuditLog {
 
     /// How many leaf hashes `custodian` is known to hold.
     pub(crate) fn witness_size(&self, custodian: &str) -> u64 {
-        self.witness_sizes
+        self.shared
+            .witness_sizes
             .read()
             .ok()
             .and_then(|m| m.get(custodian).copied())
@@ -388,7 +356,7 @@ impl AuditLog {
 
     /// Records how many leaf hashes `custodian` holds (from its answer).
     pub(crate) fn set_witness_size(&self, custodian: &str, size: u64) {
-        if let Ok(mut m) = self.witness_sizes.write() {
+        if let Ok(mut m) = self.shared.witness_sizes.write() {
             m.insert(custodian.to_owned(), size);
         }
     }
@@ -398,12 +366,16 @@ impl AuditLog {
     pub(crate) fn add_cosignature(&self, note: &str, witness: &NoteKey) -> Result<(), String> {
         let cosigned = SignedTreeHead::parse(note).map_err(|e| e.to_string())?;
         cosigned
-            .verify(&self.note_key)
+            .verify(&self.shared.note_key)
             .map_err(|e| format!("not a head of this log: {e}"))?;
         if cosigned.count_valid_cosignatures(std::slice::from_ref(witness)) != 1 {
             return Err(format!("no valid cosignature by {}", witness.name()));
         }
-        let mut slot = self.witnessed.write().map_err(|_| "poisoned".to_owned())?;
+        let mut slot = self
+            .shared
+            .witnessed
+            .write()
+            .map_err(|_| "poisoned".to_owned())?;
         match slot.as_mut() {
             Some(current) if current.text() == cosigned.text() => {
                 current.merge(&cosigned).map_err(|e| e.to_string())?;
@@ -416,8 +388,220 @@ impl AuditLog {
 
     /// The newest cosigned head, with its cosignatures.
     pub(crate) fn witnessed(&self) -> Option<SignedTreeHead> {
-        self.witnessed.read().ok().and_then(|w| w.clone())
+        self.shared.witnessed.read().ok().and_then(|w| w.clone())
     }
+}
+
+/// The writer task: takes every append waiting, commits them together.
+async fn writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&shared, jobs).await;
+    }
+}
+
+/// Runs each job's state change in its own savepoint, appends its entries,
+/// signs one head for the batch and commits. A job whose change fails is
+/// rolled back alone; a failure of the transaction fails every job.
+async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
+    let start = match shared.committed.read() {
+        Ok(c) => c.tree.size(),
+        Err(_) => {
+            fail_all(jobs, "audit state poisoned");
+            return;
+        }
+    };
+    let mut tx = match shared.store.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            fail_all(jobs, &crate::error::chain(&e));
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(jobs.len());
+    let mut rows = Vec::new();
+    for job in jobs {
+        match run_job(shared, &mut tx, job.entries, job.write).await {
+            Ok((value, first, job_rows)) => {
+                rows.extend(job_rows);
+                done.push((job.reply, value, first));
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    match finish(shared, tx, rows).await {
+        Ok(head) => {
+            if let Ok(mut committed) = shared.committed.write() {
+                committed.head = head.clone();
+            }
+            metrics::counter!("symbolon_audit_batches_total").increment(1);
+            for (reply, value, first) in done {
+                let _ = reply.send(Ok((value, head.clone(), first)));
+            }
+        }
+        Err((reason, taken)) => {
+            truncate(shared, start);
+            if taken {
+                // Another replica appended: catch up for the next batch.
+                reload(shared).await;
+            }
+            tracing::error!(%reason, "audit transaction failed");
+            for (reply, _, _) in done {
+                let _ = reply.send(Err(AppendError::Log(reason.clone())));
+            }
+        }
+    }
+}
+
+/// Rebuilds the tree from the store after another replica appended.
+async fn reload(shared: &Shared) {
+    let Ok(leaves) = shared.store.audit_leaf_hashes().await else {
+        return;
+    };
+    let tree = Tree::from_leaf_hashes(leaves.into_iter().map(NodeHash::from_bytes));
+    let Ok(Some((_, note))) = shared.store.audit_latest_head().await else {
+        return;
+    };
+    let Ok(head) = SignedTreeHead::parse(&note) else {
+        return;
+    };
+    if head.verify(&shared.note_key).is_ok()
+        && head.head().size == tree.size()
+        && let Ok(mut committed) = shared.committed.write()
+    {
+        *committed = Committed {
+            tree,
+            head: Arc::new(head),
+        };
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, reason: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(AppendError::Log(reason.to_owned())));
+    }
+}
+
+fn truncate(shared: &Shared, size: u64) {
+    if let Ok(mut committed) = shared.committed.write() {
+        committed.tree.truncate(size);
+    }
+}
+
+/// One job inside the batch's transaction: its state change (undone alone
+/// if it fails), then its entries appended
+/// to the tree. Returns its value, the index of its first entry and its
+/// rows, which the batch writes together at the end.
+async fn run_job(
+    shared: &Shared,
+    tx: &mut StoreTx,
+    entries: Vec<Entry>,
+    write: Option<Write>,
+) -> Result<(Box<dyn Any + Send>, u64, Vec<AuditAppend>), AppendError> {
+    let mut encoded = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        encoded.push(
+            entry
+                .encode()
+                .map_err(|e| AppendError::Log(format!("entry {}: {e}", entry.event)))?,
+        );
+    }
+    let log_error = |e: StoreError| AppendError::Log(crate::error::chain(&e));
+    let value = match write {
+        Some(write) => {
+            // On SQLite a failed write undoes itself (see
+            // `StoreTx::failures_abort_transaction`): no savepoint needed.
+            let guarded = tx.failures_abort_transaction();
+            if guarded {
+                tx.savepoint().await.map_err(log_error)?;
+            }
+            match write(tx).await {
+                Ok(value) => {
+                    if guarded {
+                        tx.release_savepoint().await.map_err(log_error)?;
+                    }
+                    value
+                }
+                Err(e) => {
+                    if guarded {
+                        tx.rollback_to_savepoint().await.map_err(log_error)?;
+                    }
+                    return Err(if is_state_error(&e) {
+                        AppendError::Store(e)
+                    } else {
+                        AppendError::Log(crate::error::chain(&e))
+                    });
+                }
+            }
+        }
+        None => Box::new(()),
+    };
+    let mut committed = shared
+        .committed
+        .write()
+        .map_err(|_| AppendError::Log("audit state poisoned".to_owned()))?;
+    let first = committed.tree.size();
+    let rows = encoded
+        .into_iter()
+        .map(|entry| {
+            let leaf = leaf_hash(&entry);
+            let index = committed.tree.append(leaf);
+            AuditAppend {
+                index,
+                entry,
+                leaf_hash: *leaf.as_bytes(),
+                head: None,
+            }
+        })
+        .collect();
+    Ok((value, first, rows))
+}
+
+/// Signs the batch's head, writes the batch's rows (the head on the last
+/// one), commits. The error says whether another replica took an index.
+async fn finish(
+    shared: &Shared,
+    mut tx: StoreTx,
+    mut rows: Vec<AuditAppend>,
+) -> Result<Arc<SignedTreeHead>, (String, bool)> {
+    let head = {
+        let committed = shared
+            .committed
+            .read()
+            .map_err(|_| ("audit state poisoned".to_owned(), false))?;
+        sign(&committed.tree, &shared.origin, &shared.key).map_err(|e| (e.to_string(), false))?
+    };
+    if let Some(last) = rows.last_mut() {
+        last.head = Some(head.to_note());
+    }
+    match tx.append_audit(&rows).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict {
+            what: "audit entry",
+            id,
+        }) => {
+            return Err((
+                format!("audit index {id} was taken by another coordinator replica"),
+                true,
+            ));
+        }
+        Err(e) => return Err((crate::error::chain(&e), false)),
+    }
+    tx.commit()
+        .await
+        .map_err(|e| (crate::error::chain(&e), false))?;
+    Ok(Arc::new(head))
 }
 
 /// Store errors that belong to the state change, not the log: the caller
@@ -448,4 +632,94 @@ fn sign(
 /// An entry of `event` by `actor`, now.
 pub(crate) fn entry(event: EventKind, actor: &str) -> Entry {
     Entry::new(event, now_ms(), actor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(n: u64) -> symbolon_store::NewRequest {
+        symbolon_store::NewRequest {
+            id: format!("r{n}"),
+            key_id: "k".to_owned(),
+            version: 1,
+            op: "decrypt".to_owned(),
+            requester: "alice".to_owned(),
+            created_at: 1,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_change_is_undone_alone_and_the_log_stays_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db")).await.unwrap();
+        let log = Arc::new(AuditLog::open(dir.path(), store.clone()).await.unwrap());
+        // Requests r0..r9 exist already, so every second append below
+        // (even n) fails its state change with a conflict.
+        for n in (0..10).step_by(2) {
+            store.insert_request(&request(n), &[]).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for n in 0..10u64 {
+            let log = Arc::clone(&log);
+            tasks.push(tokio::spawn(async move {
+                let row = request(n);
+                log.append(vec![entry(EventKind::RequestCreated, "alice")], move |tx| {
+                    Box::pin(async move { tx.insert_request(&row).await })
+                })
+                .await
+                .map(|(_, head, index)| (head.head().size, index))
+            }));
+        }
+        let mut ok = 0;
+        for (n, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok((size, index)) => {
+                    assert!(n % 2 == 1, "r{n} should have conflicted");
+                    assert!(index < size);
+                    ok += 1;
+                }
+                Err(AppendError::Store(symbolon_store::Error::Conflict { what, .. })) => {
+                    assert_eq!(what, "request");
+                    assert!(n % 2 == 0);
+                }
+                Err(other) => panic!("r{n}: {other:?}"),
+            }
+        }
+        assert_eq!(ok, 5);
+        // Only the successful appends are in the log, and a reopened log
+        // reproduces the last signed head.
+        assert_eq!(log.latest().head().size, 5);
+        assert_eq!(store.audit_size().await.unwrap(), 5);
+        for n in (1..10).step_by(2) {
+            store.request(&format!("r{n}")).await.unwrap();
+        }
+        let reopened = AuditLog::open(dir.path(), store.clone()).await.unwrap();
+        assert_eq!(reopened.latest().head(), log.latest().head());
+        // Entries alone, concurrently: one signed head covers each batch.
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let log = Arc::clone(&log);
+            tasks.push(tokio::spawn(async move {
+                log.record(vec![entry(EventKind::CustodianHealthy, "coordinator")])
+                    .await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(log.latest().head().size, 25);
+        let latest = log.latest();
+        latest.verify(log.note_key()).unwrap();
+        let proof = log.inclusion_proof(3, 25).unwrap();
+        let rows = store.audit_entries(3, 1).await.unwrap();
+        symbolon_audit::verify_inclusion(
+            &leaf_hash(&rows[0].entry),
+            3,
+            25,
+            &proof,
+            &latest.head().root_hash,
+        )
+        .unwrap();
+    }
 }

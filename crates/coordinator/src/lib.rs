@@ -255,3 +255,86 @@ pub async fn run(
     tracing::info!("coordinator shutting down");
     handle.shutdown().await
 }
+
+/// Support for the audit append benchmark (`benches/audit.rs`); not a
+/// stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use symbolon_audit::{Entry, EventKind};
+    use symbolon_store::Store;
+
+    /// Opens a fresh log in `dir` (SQLite) and appends `total` entries from
+    /// `appenders` concurrent tasks — with `with_requests`, each with its
+    /// request row in the same transaction, as a coordinator does for
+    /// `request.created`; otherwise entries alone (health changes) — then
+    /// fetches an inclusion proof for every entry against the final head.
+    /// Returns the time for the appends and for the proofs.
+    ///
+    /// # Panics
+    ///
+    /// On any error: this is a benchmark.
+    #[allow(clippy::expect_used, clippy::panic)]
+    pub async fn append(
+        dir: &Path,
+        total: u64,
+        appenders: u64,
+        with_requests: bool,
+    ) -> (Duration, Duration) {
+        let store = Store::open_sqlite(&dir.join("bench.db"))
+            .await
+            .expect("open store");
+        let log = Arc::new(
+            crate::audit::AuditLog::open(dir, store)
+                .await
+                .expect("open log"),
+        );
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for task in 0..appenders {
+            let log = Arc::clone(&log);
+            tasks.push(tokio::spawn(async move {
+                let mut n = task;
+                while n < total {
+                    let mut entry =
+                        Entry::new(EventKind::RequestCreated, 1_700_000_000_000, "bench");
+                    entry.key_id = Some("0123456789abcdef0123456789abcdef".to_owned());
+                    entry.key_version = Some(1);
+                    entry.request_digest = Some([7; 32]);
+                    let row = symbolon_store::NewRequest {
+                        id: format!("r{n}"),
+                        key_id: "0123456789abcdef0123456789abcdef".to_owned(),
+                        version: 1,
+                        op: "decrypt".to_owned(),
+                        requester: "bench".to_owned(),
+                        created_at: 1_700_000_000_000,
+                    };
+                    if with_requests {
+                        log.append(vec![entry], move |tx| {
+                            Box::pin(async move { tx.insert_request(&row).await })
+                        })
+                        .await
+                        .expect("append");
+                    } else {
+                        log.record(vec![entry]).await.expect("append");
+                    }
+                    n += appenders;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("appender");
+        }
+        let appended = started.elapsed();
+        let size = log.latest().head().size;
+        assert_eq!(size, total, "every append landed");
+        let started = Instant::now();
+        for index in 0..size {
+            log.inclusion_proof(index, size).expect("proof");
+        }
+        (appended, started.elapsed())
+    }
+}

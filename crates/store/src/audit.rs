@@ -65,33 +65,67 @@ fn index(value: u64) -> Result<i64> {
     })
 }
 
-/// Inserts `appends` inside `tx`. A taken index (another coordinator
-/// replica appended first) is [`Error::Conflict`].
+/// Rows per multi-row `INSERT` (4 parameters each, far below SQLite's
+/// and PostgreSQL's parameter limits).
+const ROWS_PER_STATEMENT: usize = 128;
+
+/// Inserts `appends` inside `tx`, many rows per statement. A taken index
+/// (another coordinator replica appended first) is [`Error::Conflict`]
+/// naming the first index of the statement that failed.
 pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, appends: &[AuditAppend]) -> Result<()> {
-    for append in appends {
-        let result = sqlx::query(
-            "INSERT INTO audit_entries (idx, entry, leaf_hash, head) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(index(append.index)?)
-        .bind(append.entry.as_slice())
-        .bind(append.leaf_hash.to_vec())
-        .bind(append.head.as_deref())
-        .execute(&mut **tx)
-        .await;
-        match result {
+    for chunk in appends.chunks(ROWS_PER_STATEMENT) {
+        let mut sql =
+            String::from("INSERT INTO audit_entries (idx, entry, leaf_hash, head) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let n = 4 * i;
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for append in chunk {
+            query = query
+                .bind(index(append.index)?)
+                .bind(append.entry.as_slice())
+                .bind(append.leaf_hash.to_vec())
+                .bind(append.head.as_deref());
+        }
+        match query.execute(&mut **tx).await {
             Ok(_) => {}
             Err(err)
                 if crate::error::db_kind(&err) == Some(sqlx::error::ErrorKind::UniqueViolation) =>
             {
                 return Err(Error::Conflict {
                     what: "audit entry",
-                    id: append.index.to_string(),
+                    id: chunk.first().map_or(0, |a| a.index).to_string(),
                 });
             }
             Err(err) => return Err(err.into()),
         }
     }
     Ok(())
+}
+
+/// Stores `head` on row `index`.
+pub(crate) async fn set_head(
+    tx: &mut Transaction<'_, Any>,
+    index_value: u64,
+    head: &str,
+) -> Result<()> {
+    let done = sqlx::query("UPDATE audit_entries SET head = $1 WHERE idx = $2")
+        .bind(head)
+        .bind(index(index_value)?)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            what: "audit entry",
+            id: index_value.to_string(),
+        })
+    }
 }
 
 impl Store {

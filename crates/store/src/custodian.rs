@@ -7,6 +7,7 @@ use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::tx::StoreTx;
 
 stored_enum! {
     /// What kind of custodian holds shares (stored as `tee`, `hsm`, ...).
@@ -140,40 +141,11 @@ impl Store {
         custodian: &NewCustodian,
         audit: &[AuditAppend],
     ) -> Result<CustodianRow> {
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query(concat!(
-            "INSERT INTO custodians (id, endpoint, region, country, provider, kind, recipient, \
-             attestation_key, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (id) DO UPDATE SET endpoint = excluded.endpoint, \
-             region = excluded.region, country = excluded.country, \
-             provider = excluded.provider, kind = excluded.kind \
-             WHERE custodians.attestation_key = excluded.attestation_key \
-             AND custodians.recipient = excluded.recipient RETURNING ",
-            custodian_columns!()
-        ))
-        .bind(&custodian.id)
-        .bind(&custodian.endpoint)
-        .bind(&custodian.region)
-        .bind(&custodian.country)
-        .bind(&custodian.provider)
-        .bind(custodian.kind.as_str())
-        .bind(&custodian.recipient)
-        .bind(custodian.attestation_key.to_vec())
-        .bind(custodian.registered_at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match row {
-            Some(row) => {
-                let row = CustodianRow::decode(&row)?;
-                crate::audit::insert(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(row)
-            }
-            None => Err(Error::Conflict {
-                what: "custodian keys",
-                id: custodian.id.clone(),
-            }),
-        }
+        let mut tx = self.begin().await?;
+        let row = tx.upsert_custodian(custodian).await?;
+        tx.append_audit(audit).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// The custodian with this id.
@@ -273,6 +245,46 @@ impl Store {
             Some(None) => Err(Error::Conflict {
                 what: "custodian heartbeat",
                 id: id.to_owned(),
+            }),
+        }
+    }
+}
+
+impl StoreTx {
+    /// Registers a custodian or updates its endpoint and labels; see
+    /// [`Store::upsert_custodian`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] (`"custodian keys"`) if the id is registered
+    /// with a different attestation key or recipient.
+    pub async fn upsert_custodian(&mut self, custodian: &NewCustodian) -> Result<CustodianRow> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO custodians (id, endpoint, region, country, provider, kind, recipient, \
+             attestation_key, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET endpoint = excluded.endpoint, \
+             region = excluded.region, country = excluded.country, \
+             provider = excluded.provider, kind = excluded.kind \
+             WHERE custodians.attestation_key = excluded.attestation_key \
+             AND custodians.recipient = excluded.recipient RETURNING ",
+            custodian_columns!()
+        ))
+        .bind(&custodian.id)
+        .bind(&custodian.endpoint)
+        .bind(&custodian.region)
+        .bind(&custodian.country)
+        .bind(&custodian.provider)
+        .bind(custodian.kind.as_str())
+        .bind(&custodian.recipient)
+        .bind(custodian.attestation_key.to_vec())
+        .bind(custodian.registered_at)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match row {
+            Some(row) => CustodianRow::decode(&row),
+            None => Err(Error::Conflict {
+                what: "custodian keys",
+                id: custodian.id.clone(),
             }),
         }
     }

@@ -15,6 +15,7 @@ use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result, db_kind};
 use crate::store::Store;
+use crate::tx::StoreTx;
 
 stored_enum! {
     /// What a key is and how it is shared (stored as `secret`, ...).
@@ -214,7 +215,7 @@ impl PlacementRow {
 
 /// Refuses key parameters and placements that can never describe a usable
 /// key, before touching the database.
-fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> {
+pub(crate) fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> {
     let invalid = |what, detail: String| Err(Error::InvalidInput { what, detail });
     if key.threshold < 1 || key.threshold > key.shares {
         return invalid(
@@ -264,7 +265,7 @@ fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> {
 }
 
 /// The inserts of [`Store::create_key`], on the transaction's connection.
-async fn insert_key(
+pub(crate) async fn insert_key(
     conn: &mut AnyConnection,
     key: &NewKey,
     version: &NewKeyVersion,
@@ -330,31 +331,17 @@ impl Store {
         placements: &[NewPlacement],
         audit: &[AuditAppend],
     ) -> Result<KeyRow> {
-        validate(key, placements)?;
-        let mut tx = self.write.begin().await?;
-        if let Err(err) = insert_key(&mut tx, key, version, placements).await {
-            tx.rollback().await?;
-            return Err(self.explain_create_failure(err, key, placements).await);
-        }
-        crate::audit::insert(&mut tx, audit).await?;
+        let mut tx = self.begin().await?;
+        let row = tx.create_key(key, version, placements).await?;
+        tx.append_audit(audit).await?;
         tx.commit().await?;
         tracing::debug!(key = %key.id, name = %key.name, "key created");
-        Ok(KeyRow {
-            id: key.id.clone(),
-            name: key.name.clone(),
-            kind: key.kind,
-            threshold: key.threshold,
-            shares: key.shares,
-            distinct_label: key.distinct_label,
-            current_version: 1,
-            created_at: key.created_at,
-            created_by: key.created_by.clone(),
-        })
+        Ok(row)
     }
 
     /// Turns a constraint violation from [`Store::create_key`] (already
     /// rolled back) into the error naming the culprit.
-    async fn explain_create_failure(
+    pub(crate) async fn explain_create_failure(
         &self,
         err: sqlx::Error,
         key: &NewKey,
@@ -503,5 +490,40 @@ impl Store {
         .iter()
         .map(PlacementRow::decode)
         .collect()
+    }
+}
+
+impl StoreTx {
+    /// Creates a key with version 1 and its placements; see
+    /// [`Store::create_key`]. On an error the transaction holds partial
+    /// writes: roll back (to a savepoint, or drop it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::create_key`].
+    pub async fn create_key(
+        &mut self,
+        key: &NewKey,
+        version: &NewKeyVersion,
+        placements: &[NewPlacement],
+    ) -> Result<KeyRow> {
+        validate(key, placements)?;
+        if let Err(err) = insert_key(&mut self.tx, key, version, placements).await {
+            return Err(self
+                .store
+                .explain_create_failure(err, key, placements)
+                .await);
+        }
+        Ok(KeyRow {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            kind: key.kind,
+            threshold: key.threshold,
+            shares: key.shares,
+            distinct_label: key.distinct_label,
+            current_version: 1,
+            created_at: key.created_at,
+            created_by: key.created_by.clone(),
+        })
     }
 }

@@ -8,6 +8,7 @@ mod key;
 mod principal;
 mod request;
 mod store;
+mod tx;
 
 pub use audit::{AuditAppend, AuditRow};
 pub use custodian::{CustodianKind, CustodianRow, NewCustodian};
@@ -19,3 +20,4 @@ pub use key::{
 pub use principal::PrincipalRow;
 pub use request::{NewRequest, RequestOutcome, RequestRow};
 pub use store::{Backend, Store};
+pub use tx::StoreTx;

@@ -7,6 +7,7 @@ use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::tx::StoreTx;
 
 stored_enum! {
     /// How a request ended (stored as `ok`, `failed`, `refused`).
@@ -93,47 +94,21 @@ impl RequestRow {
 
 impl Store {
     /// Records a new, in-flight request, and appends `audit` in the same
-    /// transaction.
+    /// transaction (see [`StoreTx::insert_request`]).
     ///
     /// # Errors
     ///
     /// [`Error::Conflict`] (`"request"`) if a request with this id exists,
     /// (`"audit entry"`) if an audit index is taken.
     pub async fn insert_request(&self, request: &NewRequest, audit: &[AuditAppend]) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        let result = sqlx::query(
-            "INSERT INTO requests (id, key_id, version, op, requester, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&request.id)
-        .bind(&request.key_id)
-        .bind(request.version)
-        .bind(&request.op)
-        .bind(&request.requester)
-        .bind(request.created_at)
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Ok(_) => {
-                crate::audit::insert(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-            Err(err)
-                if crate::error::db_kind(&err) == Some(sqlx::error::ErrorKind::UniqueViolation) =>
-            {
-                Err(Error::Conflict {
-                    what: "request",
-                    id: request.id.clone(),
-                })
-            }
-            Err(err) => Err(err.into()),
-        }
+        let mut tx = self.begin().await?;
+        tx.insert_request(request).await?;
+        tx.append_audit(audit).await?;
+        tx.commit().await
     }
 
-    /// Completes an in-flight request, once: its end time, outcome, the
-    /// custodians that took part and an optional note; appends `audit` in
-    /// the same transaction.
+    /// Completes an in-flight request, once, and appends `audit` in the
+    /// same transaction (see [`StoreTx::complete_request`]).
     ///
     /// # Errors
     ///
@@ -149,42 +124,11 @@ impl Store {
         detail: Option<&str>,
         audit: &[AuditAppend],
     ) -> Result<()> {
-        let custodians = serde_json::to_string(custodians).map_err(|err| Error::InvalidInput {
-            what: "custodians",
-            detail: err.to_string(),
-        })?;
-        let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE requests SET completed_at = $1, outcome = $2, custodians = $3, detail = $4 \
-             WHERE id = $5 AND completed_at IS NULL",
-        )
-        .bind(at_ms)
-        .bind(outcome.as_str())
-        .bind(custodians)
-        .bind(detail)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            crate::audit::insert(&mut tx, audit).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-        tx.rollback().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM requests WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
+        let mut tx = self.begin().await?;
+        tx.complete_request(id, at_ms, outcome, custodians, detail)
             .await?;
-        Err(match exists {
-            Some(_) => Error::Conflict {
-                what: "request completion",
-                id: id.to_owned(),
-            },
-            None => Error::NotFound {
-                what: "request",
-                id: id.to_owned(),
-            },
-        })
+        tx.append_audit(audit).await?;
+        tx.commit().await
     }
 
     /// The request with this id.
@@ -220,6 +164,89 @@ impl Store {
         u64::try_from(count).map_err(|_| Error::Corrupt {
             what: "requests",
             detail: format!("negative count {count}"),
+        })
+    }
+}
+
+impl StoreTx {
+    /// Records a new, in-flight request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] (`"request"`) if a request with this id exists.
+    pub async fn insert_request(&mut self, request: &NewRequest) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO requests (id, key_id, version, op, requester, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&request.id)
+        .bind(&request.key_id)
+        .bind(request.version)
+        .bind(&request.op)
+        .bind(&request.requester)
+        .bind(request.created_at)
+        .execute(&mut *self.tx)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if crate::error::db_kind(&err) == Some(sqlx::error::ErrorKind::UniqueViolation) =>
+            {
+                Err(Error::Conflict {
+                    what: "request",
+                    id: request.id.clone(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Completes an in-flight request, once: its end time, outcome, the
+    /// custodians that took part and an optional note.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown request; [`Error::Conflict`]
+    /// (`"request completion"`) if it was already completed.
+    pub async fn complete_request(
+        &mut self,
+        id: &str,
+        at_ms: i64,
+        outcome: RequestOutcome,
+        custodians: &[String],
+        detail: Option<&str>,
+    ) -> Result<()> {
+        let custodians = serde_json::to_string(custodians).map_err(|err| Error::InvalidInput {
+            what: "custodians",
+            detail: err.to_string(),
+        })?;
+        let done = sqlx::query(
+            "UPDATE requests SET completed_at = $1, outcome = $2, custodians = $3, detail = $4 \
+             WHERE id = $5 AND completed_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(outcome.as_str())
+        .bind(custodians)
+        .bind(detail)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Err(match exists {
+            Some(_) => Error::Conflict {
+                what: "request completion",
+                id: id.to_owned(),
+            },
+            None => Error::NotFound {
+                what: "request",
+                id: id.to_owned(),
+            },
         })
     }
 }

@@ -83,12 +83,10 @@ pub(crate) async fn register(
         request.labels.provider,
         request.labels.kind.as_str()
     ));
-    let store = state.store.clone();
     let appended = state
         .audit
-        .append(&[registered], |rows| {
-            let row = &row;
-            async move { store.upsert_custodian(row, &rows).await }
+        .append(vec![registered], move |tx| {
+            Box::pin(async move { tx.upsert_custodian(&row).await })
         })
         .await;
     match appended {

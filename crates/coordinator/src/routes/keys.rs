@@ -290,12 +290,11 @@ pub(crate) async fn create(
     distributed.key_version = Some(1);
     distributed.custodians = placements.iter().map(|p| p.custodian_id.clone()).collect();
     distributed.outcome = Some("acknowledged".to_owned());
-    let store = state.store.clone();
     let appended = state
         .audit
-        .append(&[created, distributed], |rows| {
-            let (key, version, placements) = (&key, &version, &placements);
-            async move { store.create_key(key, version, placements, &rows).await }
+        .append(vec![created, distributed], {
+            let (key, version, placements) = (key, version, placements.clone());
+            move |tx| Box::pin(async move { tx.create_key(&key, &version, &placements).await })
         })
         .await;
     let row = match appended {

@@ -81,7 +81,6 @@ async fn with_key<T>(
     created.request_digest = Some(statement.digest());
     created.detail = Some(format!("{op} request {request_id}"));
     let encoded = created.encode().map_err(ApiError::internal)?;
-    let store = state.store.clone();
     let row = NewRequest {
         id: request_id.clone(),
         key_id: key.id.clone(),
@@ -93,9 +92,8 @@ async fn with_key<T>(
     // The request is in the log before any custodian hears of it.
     let ((), head, index) = state
         .audit
-        .append(std::slice::from_ref(&created), |rows| {
-            let row = &row;
-            async move { store.insert_request(row, &rows).await }
+        .append(vec![created.clone()], move |tx| {
+            Box::pin(async move { tx.insert_request(&row).await })
         })
         .await?;
     let inclusion = state
@@ -181,22 +179,22 @@ async fn with_key<T>(
     completed.custodians = custodians.clone();
     completed.outcome = Some(label.to_owned());
     completed.detail = detail.clone();
-    let store = state.store.clone();
     let recorded = state
         .audit
-        .append(&[completed], |rows| {
-            let (request_id, custodians, detail) = (&request_id, &custodians, &detail);
-            async move {
-                store
-                    .complete_request(
-                        request_id,
+        .append(vec![completed], {
+            let (request_id, custodians, detail) =
+                (request_id.clone(), custodians.clone(), detail.clone());
+            move |tx| {
+                Box::pin(async move {
+                    tx.complete_request(
+                        &request_id,
                         i64::try_from(now_ms()).unwrap_or(i64::MAX),
                         outcome_kind,
-                        custodians,
+                        &custodians,
                         detail.as_deref(),
-                        &rows,
                     )
                     .await
+                })
             }
         })
         .await;
@@ -228,7 +226,7 @@ async fn refused(
         entry.key_id = key_id.map(str::to_owned);
         entry.outcome = Some("refused".to_owned());
         entry.detail = Some(format!("{op} on key {name:?}: {}", problem.one_line()));
-        if let Err(e) = state.audit.record(&[entry]).await {
+        if let Err(e) = state.audit.record(vec![entry]).await {
             tracing::error!(error = ?e, "could not log a refused request");
         }
     }
