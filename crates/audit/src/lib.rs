@@ -18,6 +18,7 @@ mod error;
 pub mod hash;
 pub mod note;
 pub mod proof;
+pub mod replay;
 pub mod tree;
 pub mod witness;
 
@@ -27,5 +28,6 @@ pub use error::Error;
 pub use hash::{EMPTY_ROOT, HASH_LEN, NodeHash, leaf_hash, node_hash};
 pub use note::{NoteDefect, NoteKey, NoteSignature};
 pub use proof::{consistency_proof_len, inclusion_proof_len, verify_consistency, verify_inclusion};
+pub use replay::{HeadSource, Replay, ReplayError, Report};
 pub use tree::Tree;
 pub use witness::{Accepted, Witness};

@@ -55,6 +55,10 @@ pub(crate) enum Command {
     /// Run a custodian daemon.
     #[command(subcommand)]
     Custodian(crate::cluster::args::ServeCommand),
+    /// Read and verify the tamper-evident audit log: tail it, rebuild and
+    /// check it entry by entry, and prove that an entry is in it.
+    #[command(subcommand)]
+    Audit(crate::cluster::audit::AuditCommand),
 }
 
 #[derive(Debug, Args)]

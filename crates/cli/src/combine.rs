@@ -15,6 +15,7 @@ use symbolon_envelope::{
     CheckedPayload, Envelope, EnvelopeHead, Identity, Metadata, Recipient, Scheme,
 };
 use symbolon_sharing::{SecretBytes, bytes, ssms};
+use symbolon_transport::{Existing, StagedFile};
 use zeroize::Zeroizing;
 
 use crate::args::CombineArgs;
@@ -70,7 +71,12 @@ impl Shard {
         let cannot_read = |e: std::io::Error| format!("cannot read: {e}");
         let file = File::open(path).map_err(cannot_read)?;
         let len = file.metadata().map_err(cannot_read)?.len();
-        let mut prefix = vec![0u8; usize::try_from(len.min(HEAD_PREFIX)).unwrap_or(0)];
+        // A clear shard's first bytes include its share's header (the key
+        // share): wiped when dropped.
+        let mut prefix = Zeroizing::new(vec![
+            0u8;
+            usize::try_from(len.min(HEAD_PREFIX)).unwrap_or(0)
+        ]);
         file.read_exact_at(&mut prefix, 0).map_err(cannot_read)?;
         let streamable =
             !prefix.starts_with(b"-") && !prefix.first().is_some_and(u8::is_ascii_whitespace);
@@ -92,8 +98,11 @@ impl Shard {
 
     fn stream(file: &File, head: EnvelopeHead, len: u64) -> std::io::Result<Self> {
         let mut check = head.payload_check();
-        let mut block = vec![0u8; READ_BLOCK];
-        let mut keep = Zeroizing::new(Vec::new());
+        // Holds share bytes (the header with the key share among them):
+        // wiped when dropped, on error paths too.
+        let mut block = Zeroizing::new(vec![0u8; READ_BLOCK]);
+        // Sized once: growing would free copies of the key share unwiped.
+        let mut keep = Zeroizing::new(Vec::with_capacity(MAX_SHARE_HEADER));
         let (start, end) = (head.payload_offset(), head.signature_offset());
         let share_start = start + head.blinding_len() as u64;
         let mut at = start;
@@ -114,8 +123,6 @@ impl Shard {
             }
             at += take as u64;
         }
-        // The block held share bytes; wipe it.
-        zeroize::Zeroize::zeroize(&mut block);
         let mut signature = [0u8; 64];
         file.read_exact_at(&mut signature, len.saturating_sub(64))?;
         Ok(Self::Streamed {
@@ -234,18 +241,13 @@ pub(crate) fn run(args: &CombineArgs) -> Result<(), CliError> {
             crate::inspect::hex(&first.signer)
         );
     }
-    let Some(secret) = rebuild(good, need, args.out.as_deref())? else {
+    let existing = file::existing(args.force);
+    let Some(secret) = rebuild(good, need, args.out.as_deref(), existing)? else {
         return Ok(());
     };
     match &args.out {
-        Some(path) => file::write_private(path, &[secret.expose_secret()])?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(secret.expose_secret())
-                .and_then(|()| stdout.flush())
-                .map_err(CliError::WriteStdout)?;
-        }
+        Some(path) => file::write_private_as(path, &[secret.expose_secret()], existing)?,
+        None => file::write_stdout(secret.expose_secret())?,
     }
     Ok(())
 }
@@ -350,6 +352,7 @@ fn rebuild(
     mut good: Vec<Good>,
     need: usize,
     out: Option<&Path>,
+    existing: Existing,
 ) -> Result<Option<SecretBytes>, CliError> {
     good.truncate(need);
     let used = good;
@@ -374,7 +377,7 @@ fn rebuild(
             .iter()
             .all(|g| matches!(g.payload, Payload::File { .. }))
     {
-        return combine_streaming(&used, need, out, culprit);
+        return combine_streaming(&used, need, out, existing, culprit);
     }
     let used = used
         .into_iter()
@@ -467,7 +470,7 @@ impl Good {
 
 /// Where a streaming combine writes the secret.
 enum Sink {
-    File(file::PendingFile),
+    File(StagedFile),
     Memory(SecretBytes),
 }
 
@@ -476,6 +479,7 @@ fn combine_streaming(
     used: &[Good],
     need: usize,
     out: Option<&Path>,
+    existing: Existing,
     culprit: impl Fn(&[PathBuf], symbolon_sharing::Error) -> CliError,
 ) -> Result<Option<SecretBytes>, CliError> {
     let mut by_index: Vec<PathBuf> = Vec::new();
@@ -542,7 +546,7 @@ fn combine_streaming(
 
     let total = combiner.secret_len();
     let mut sink = match out {
-        Some(path) => Sink::File(file::PendingFile::create(path)?),
+        Some(path) => Sink::File(file::stage(path)?),
         None => Sink::Memory(SecretBytes::new(Vec::with_capacity(total))),
     };
     let bar = progress::bytes("combining", total as u64);
@@ -570,7 +574,8 @@ fn combine_streaming(
                 for (file, start, path, header) in &readers {
                     let mut check = header.fragment_check().map_err(CliError::Combine)?;
                     let len = header.fragment_len().map_err(CliError::Combine)? as u64;
-                    let mut block = vec![0u8; READ_BLOCK];
+                    // Ciphertext, but wiped like every share buffer.
+                    let mut block = Zeroizing::new(vec![0u8; READ_BLOCK]);
                     let mut at = 0u64;
                     while at < len {
                         let n = usize::try_from(len - at)
@@ -594,7 +599,7 @@ fn combine_streaming(
         match &mut sink {
             Sink::File(f) => {
                 let mut w = f.file();
-                w.write_all(plain).map_err(|e| f.error(e))?;
+                w.write_all(plain).map_err(|e| file::write_error(f, e))?;
             }
             Sink::Memory(secret) => secret.expose_secret_mut().extend_from_slice(plain),
         }
@@ -604,7 +609,7 @@ fn combine_streaming(
     bar.finish_and_clear();
     combiner.finish().map_err(CliError::Combine)?;
     match sink {
-        Sink::File(f) => f.commit().map(|()| None),
+        Sink::File(f) => Ok(f.commit(existing).map(|()| None)?),
         Sink::Memory(secret) => Ok(Some(secret)),
     }
 }

@@ -69,4 +69,6 @@ pub(crate) enum CliError {
     Json(serde_json::Error),
     #[error("the system clock is before 1970")]
     Clock,
+    #[error(transparent)]
+    Transport(Box<symbolon_transport::Error>),
 }

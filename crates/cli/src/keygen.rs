@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use symbolon_envelope::Identity;
+use symbolon_transport::Existing;
 
 use crate::args::KeygenArgs;
 use crate::error::CliError;
@@ -18,7 +19,8 @@ pub(crate) fn run(args: &KeygenArgs) -> Result<(), CliError> {
         file::refuse_overwrite(path, false)?;
         let identity = Identity::generate(&mut rand::rng());
         let armored = identity.to_armored();
-        file::write_private(path, &[armored.as_bytes()])?;
+        // Refused again when linked into place: no race with another writer.
+        file::write_private_as(path, &[armored.as_bytes()], Existing::Refuse)?;
         eprintln!("wrote identity to {} (keep it secret)", path.display());
         println!("{}", identity.recipient());
     }

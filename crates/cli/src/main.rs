@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Ca(a) => cluster::ca(&a).map_err(Into::into),
         Command::Coordinator(a) => cluster::coordinator(&a).map_err(Into::into),
         Command::Custodian(a) => cluster::custodian(&a).map_err(Into::into),
+        Command::Audit(a) => cluster::audit::run(&a).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

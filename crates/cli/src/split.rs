@@ -9,6 +9,7 @@ use symbolon_envelope::{
     Envelope, Identity, METADATA_OFFSET, Metadata, Recipient, RecipientInfo, Scheme, ShardWriter,
 };
 use symbolon_sharing::{Error as SharingError, bytes, ssms};
+use symbolon_transport::{Existing, StagedFile};
 use zeroize::Zeroizing;
 
 use crate::args::{SchemeArg, SplitArgs};
@@ -94,7 +95,14 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
     if scheme == Scheme::Ssms && recipients.is_empty() && !args.armor {
         // Clear binary SSMS shards are written piece by piece: memory stays
         // a few megabytes whatever the secret's size.
-        split_streaming(&mut source, &template, &dealer, &paths, &args.out_dir)?;
+        split_streaming(
+            &mut source,
+            &template,
+            &dealer,
+            &paths,
+            &args.out_dir,
+            file::existing(args.force),
+        )?;
     } else {
         let secret = source.into_memory()?;
         let spinner = progress::spinner("splitting", total);
@@ -111,14 +119,25 @@ pub(crate) fn run(args: &SplitArgs) -> Result<(), CliError> {
             "writing",
             envelopes.iter().map(|e| e.payload_len() as u64).sum(),
         );
+        // Two phases: every shard written and synced under a temporary
+        // name, then all renamed. A failure before the renames leaves the
+        // previous shards as they were and no temporary file behind.
+        let mut staged = Vec::with_capacity(envelopes.len());
         for (envelope, path) in envelopes.iter().zip(&paths) {
-            if args.armor {
-                file::write_private(path, &[envelope.to_armored().as_bytes()])?;
+            let shard = file::stage(path)?;
+            let mut f = shard.file();
+            let written = if args.armor {
+                // A clear shard's armor is the share in base64: wiped after.
+                let armored = Zeroizing::new(envelope.to_armored());
+                f.write_all(armored.as_bytes())
             } else {
-                file::write_private_with(path, |w| envelope.write_to(w))?;
-            }
+                envelope.write_to(&mut f)
+            };
+            written.map_err(|e| file::write_error(&shard, e))?;
+            staged.push(shard);
             bar.inc(envelope.payload_len() as u64);
         }
+        StagedFile::commit_all(staged, file::existing(args.force))?;
         bar.finish_and_clear();
     }
 
@@ -243,7 +262,7 @@ impl Source {
 struct Pending {
     index: u16,
     writer: ShardWriter,
-    file: file::PendingFile,
+    file: StagedFile,
     /// Where the share starts in the file.
     share_offset: u64,
 }
@@ -251,13 +270,15 @@ struct Pending {
 /// Splits with SSMS piece by piece into clear binary shard files: seals a
 /// few stripes at a time into every temporary shard file, then fills in
 /// each share's header, hashes each share back from the file for the
-/// commitment and signature, and writes those in place.
+/// commitment and signature, and writes those in place. Only when every
+/// shard is complete and synced are they all renamed into place.
 fn split_streaming(
     source: &mut Source,
     template: &Metadata,
     dealer: &Identity,
     paths: &[PathBuf],
     out_dir: &std::path::Path,
+    existing: Existing,
 ) -> Result<(), CliError> {
     let (t, n) = (
         usize::from(template.threshold),
@@ -277,11 +298,11 @@ fn split_streaming(
         let seal_err = |source| CliError::Seal { index: i, source };
         let writer = ShardWriter::new(metadata, share_len, dealer, &mut rng).map_err(seal_err)?;
         let head = writer.head().map_err(seal_err)?;
-        let file = file::PendingFile::create(path)?;
+        let file = file::stage(path)?;
         let mut f = file.file();
         f.write_all(&head)
             .and_then(|()| f.write_all(&vec![0u8; header_len]))
-            .map_err(|e| file.error(e))?;
+            .map_err(|e| file::write_error(&file, e))?;
         pending.push(Pending {
             index: i,
             writer,
@@ -308,7 +329,8 @@ fn split_streaming(
         // The pieces are ciphertext: written without wiping.
         for (p, piece) in pending.iter().zip(&pieces) {
             let mut f = p.file.file();
-            f.write_all(piece).map_err(|e| p.file.error(e))?;
+            f.write_all(piece)
+                .map_err(|e| file::write_error(&p.file, e))?;
         }
         offset += take as u64;
         bar.inc(take as u64);
@@ -317,17 +339,20 @@ fn split_streaming(
     let headers = splitter.finish().map_err(CliError::Split)?;
 
     let signing = progress::spinner("signing", len);
-    let finish_one = |(p, header): (Pending, ssms::ShareHeader)| -> Result<(), CliError> {
+    // Completes and syncs one shard file (the syncs run in parallel);
+    // renaming waits for all of them.
+    let finish_one = |(p, header): (Pending, ssms::ShareHeader)| -> Result<StagedFile, CliError> {
         let Pending {
             index,
             mut writer,
-            file,
+            mut file,
             share_offset,
         } = p;
         let f = file.file();
         let header = header.to_bytes().map_err(CliError::Split)?;
         f.write_all_at(&header, share_offset)
-            .map_err(|e| file.error(e))?;
+            .map_err(|e| file::write_error(&file, e))?;
+        // Read back after the header: ciphertext only, left unwiped.
         let mut block = vec![0u8; HASH_BLOCK];
         let mut at = share_offset;
         let end = share_offset + share_len;
@@ -338,7 +363,8 @@ fn split_streaming(
                 .unwrap_or(HASH_BLOCK)
                 .min(HASH_BLOCK);
             let block = block.get_mut(..take).unwrap_or_default();
-            f.read_exact_at(block, at).map_err(|e| file.error(e))?;
+            f.read_exact_at(block, at)
+                .map_err(|e| file::write_error(&file, e))?;
             writer.update(block);
             at += take as u64;
         }
@@ -347,8 +373,9 @@ fn split_streaming(
             .map_err(|source| CliError::Seal { index, source })?;
         f.write_all_at(&tail.metadata_bytes, METADATA_OFFSET)
             .and_then(|()| f.write_all_at(&tail.signature, end))
-            .map_err(|e| file.error(e))?;
-        file.commit()
+            .map_err(|e| file::write_error(&file, e))?;
+        file.sync()?;
+        Ok(file)
     };
     let jobs: Vec<(Pending, ssms::ShareHeader)> = pending.into_iter().zip(headers).collect();
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
@@ -358,7 +385,7 @@ fn split_streaming(
     while jobs.peek().is_some() {
         batches.push(jobs.by_ref().take(per_worker).collect());
     }
-    let results: Vec<Result<(), CliError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<StagedFile, CliError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = batches
             .into_iter()
             .map(|batch| scope.spawn(move || batch.into_iter().map(finish_one).collect::<Vec<_>>()))
@@ -378,7 +405,9 @@ fn split_streaming(
             .collect()
     });
     signing.finish_and_clear();
-    results.into_iter().collect()
+    // Any failure drops every staged file: no shard is replaced.
+    let staged = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(StagedFile::commit_all(staged, existing)?)
 }
 
 /// One share ready for its envelope: its index and its encoded payload.

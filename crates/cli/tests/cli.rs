@@ -618,3 +618,135 @@ fn inspect_shows_metadata_but_never_the_share() {
     );
     assert!(text.contains("db master key"));
 }
+
+/// The entries of `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_split_replaces_no_shard_and_leaves_no_temporary_file() {
+    let all: Vec<String> = (1..=5).map(|i| format!("share-{i}.sym")).collect();
+    // In memory (binary and armored) and streamed (clear binary SSMS).
+    for (len, extra) in [(10, &[][..]), (10, &["--armor"][..]), (100_000, &[][..])] {
+        let s = split(len, extra);
+        let before: Vec<Vec<u8>> = (1..=5).map(|i| fs::read(s.share(i)).unwrap()).collect();
+        // A directory where share 4 goes: its rename cannot succeed.
+        fs::remove_file(s.share(4)).unwrap();
+        fs::create_dir(s.share(4)).unwrap();
+        let input = s.dir.path().join("other.bin");
+        fs::write(&input, secret(len + 7)).unwrap();
+        let out = symbolon()
+            .args(["split", "-t", "3", "-n", "5", "--force", "--in"])
+            .arg(&input)
+            .arg("--out-dir")
+            .arg(&s.shards)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{len} {extra:?}");
+        assert!(
+            stderr(&out).contains("share-4.sym: cannot write"),
+            "{}",
+            stderr(&out)
+        );
+        for i in [1, 2, 3, 5] {
+            assert_eq!(
+                fs::read(s.share(i)).unwrap(),
+                before[i - 1],
+                "share {i} was replaced ({len} {extra:?})"
+            );
+        }
+        assert!(s.share(4).is_dir());
+        assert_eq!(entries(&s.shards), all, "{len} {extra:?}");
+        // The old shards still rebuild the old secret.
+        let out = combine(&[s.share(1), s.share(3), s.share(5)], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(out.stdout, s.secret);
+    }
+
+    // Into an empty directory: no shard appears at all.
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("secret.bin");
+    fs::write(&input, secret(100_000)).unwrap();
+    let shards = dir.path().join("shards");
+    fs::create_dir_all(shards.join("share-2.sym")).unwrap();
+    let out = symbolon()
+        .args(["split", "-t", "2", "-n", "3", "--force", "--in"])
+        .arg(&input)
+        .arg("--out-dir")
+        .arg(&shards)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(entries(&shards), ["share-2.sym"]);
+}
+
+#[test]
+fn ca_issue_refuses_to_replace_a_key_without_force() {
+    let tmp = TempDir::new().unwrap();
+    let ca = tmp.path().join("ca");
+    symbolon()
+        .args(["ca", "init", "--dir"])
+        .arg(&ca)
+        .assert()
+        .success();
+    let certs = tmp.path().join("certs");
+    let issue = |extra: &[&str]| {
+        symbolon()
+            .args(["ca", "issue", "--role", "custodian", "--name", "c1", "--ca"])
+            .arg(&ca)
+            .arg("--out-dir")
+            .arg(&certs)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let (key, cert) = (certs.join("c1.key"), certs.join("c1.pem"));
+    let first = issue(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let (key_before, cert_before) = (fs::read(&key).unwrap(), fs::read(&cert).unwrap());
+
+    let again = issue(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again).trim_end(),
+        format!(
+            "error: {}: already exists; remove it or pass --force",
+            key.display()
+        )
+    );
+    assert_eq!(fs::read(&key).unwrap(), key_before);
+    assert_eq!(fs::read(&cert).unwrap(), cert_before);
+    assert_eq!(entries(&certs), ["c1.key", "c1.pem"]);
+
+    // Only the certificate left: still refused, naming it, and no key written.
+    fs::remove_file(&key).unwrap();
+    let again = issue(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains(&format!("{}: already exists", cert.display())),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(entries(&certs), ["c1.pem"]);
+
+    let forced = issue(&["--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_ne!(fs::read(&cert).unwrap(), cert_before);
+    assert!(
+        fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----\n")
+    );
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(entries(&certs), ["c1.key", "c1.pem"]);
+}

@@ -37,7 +37,12 @@ struct Cluster {
 fn issue(ca: &Ca, dir: &std::path::Path, role: Role, name: &str) -> TlsFiles {
     ca.issue(role, name, &[])
         .unwrap()
-        .write(dir, name, ca.cert_path())
+        .write(
+            dir,
+            name,
+            ca.cert_path(),
+            symbolon_transport::Existing::Replace,
+        )
         .unwrap()
 }
 

@@ -3,37 +3,25 @@
 //! the whole new one, never a torn one.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use symbolon_transport::Existing;
 
 use crate::Error;
 
-/// Writes `contents` to `path`: a temporary file in the same directory
-/// (mode 0600 from creation on), fsync, rename over `path`, fsync of the
-/// directory.
+/// Writes `contents` to `path` with [`symbolon_transport::write_atomically`]:
+/// a temporary file in the same directory (mode 0600 from creation on,
+/// hidden behind a leading dot so it is never mistaken for a shard or key
+/// file when loading), fsync, rename over `path`, fsync of the directory.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
-    let dir = parent(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // Leading dot: never mistaken for a shard or key file when loading.
-    let tmp = dir.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = open_new(&tmp).map_err(Error::write(&tmp))?;
-        file.write_all(contents).map_err(Error::write(&tmp))?;
-        file.sync_all().map_err(Error::write(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(Error::write(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
-    sync_dir(dir)
+    symbolon_transport::write_atomically(path, contents, 0o600, Existing::Replace).map_err(|e| {
+        match e {
+            symbolon_transport::Error::Write { path, source } => Error::Write { path, source },
+            // Not produced when replacing; kept whole rather than lost.
+            other => Error::Tls { source: other },
+        }
+    })
 }
 
 /// Removes `path` if it exists and makes the removal durable.
@@ -102,24 +90,6 @@ fn parent(path: &Path) -> &Path {
 }
 
 #[cfg(unix)]
-fn open_new(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_new(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-}
-
-#[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
@@ -159,6 +129,19 @@ mod tests {
         remove(&path).unwrap();
         remove(&path).unwrap();
         assert_eq!(read_optional(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file_and_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub");
+        fs::create_dir(&path).unwrap();
+        assert!(matches!(
+            write_atomically(&path, b"x"),
+            Err(Error::Write { path: p, .. }) if p == path
+        ));
+        assert!(path.is_dir());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[cfg(unix)]

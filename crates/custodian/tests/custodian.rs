@@ -255,7 +255,12 @@ impl Cluster {
         let issue = |role, name: &str| {
             ca.issue(role, name, &[])
                 .unwrap()
-                .write(&dir.path().join("tls"), name, ca.cert_path())
+                .write(
+                    &dir.path().join("tls"),
+                    name,
+                    ca.cert_path(),
+                    symbolon_transport::Existing::Replace,
+                )
                 .unwrap()
         };
         let coordinator_tls = issue(Role::Coordinator, "coord");
@@ -283,7 +288,12 @@ impl Cluster {
             .issue(Role::Custodian, id, &[])
             .unwrap()
             // Tests configure the same custodian more than once: re-issue.
-            .write(&self.dir.path().join("tls"), id, self.ca.cert_path())
+            .write(
+                &self.dir.path().join("tls"),
+                id,
+                self.ca.cert_path(),
+                symbolon_transport::Existing::Replace,
+            )
             .unwrap();
         Config {
             id: id.to_owned(),
@@ -1011,6 +1021,7 @@ async fn only_the_coordinator_gets_through_tls() {
             &cluster.dir.path().join("tls"),
             "c2",
             cluster.ca.cert_path(),
+            symbolon_transport::Existing::Replace,
         )
         .unwrap();
     let peer = http_client(&peer_tls, Role::Custodian, Duration::from_secs(5)).unwrap();

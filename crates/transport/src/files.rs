@@ -1,5 +1,6 @@
 //! PEM files on disk: reading them with errors that name the file, and
-//! writing them atomically (temporary file, fsync, rename, directory fsync).
+//! writing files atomically (temporary file, fsync, rename, directory
+//! fsync), one at a time or several together in two phases.
 
 use std::fs;
 use std::io::{self, Write};
@@ -94,7 +95,7 @@ pub(crate) fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> 
     })
 }
 
-/// How [`write_atomically`] treats an existing file.
+/// How [`write_atomically`] and [`StagedFile`] treat an existing file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Existing {
     /// Replace it.
@@ -108,7 +109,8 @@ pub enum Existing {
 /// (or, with [`Existing::Refuse`], a hard link that fails if `path` exists),
 /// then fsync of the directory. `mode` applies on Unix from creation on.
 ///
-/// The daemons write their own private files (identities) with it too.
+/// The daemons and the CLI write their private files (identities, shards,
+/// keys) with it or with [`StagedFile`], which it is built on.
 ///
 /// # Errors
 ///
@@ -120,60 +122,284 @@ pub fn write_atomically(
     mode: u32,
     existing: Existing,
 ) -> Result<(), Error> {
-    let write_err = |p: &Path| {
-        let p = p.to_owned();
-        move |source| Error::Write { path: p, source }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Write {
+    let staged = StagedFile::create(path, mode)?;
+    staged
+        .file()
+        .write_all(contents)
+        .map_err(|source| staged.write_error(source))?;
+    staged.commit(existing)
+}
+
+/// A file being written under a temporary name next to its destination,
+/// moved into place only by [`StagedFile::commit`] or
+/// [`StagedFile::commit_all`]. Dropping it uncommitted removes the temporary
+/// file, so a failure never leaves a partial file behind.
+///
+/// The temporary name is `.<name>.<pid>.<counter>.<random>.tmp`: hidden,
+/// unique within the process, and not guessable by other local users (the
+/// random part comes from the standard library's per-process random hash
+/// keys). It is opened with `create_new`, so it never follows or reuses an
+/// existing file.
+#[derive(Debug)]
+pub struct StagedFile {
+    file: fs::File,
+    tmp: PathBuf,
+    path: PathBuf,
+    synced: bool,
+    /// The temporary name is gone (renamed or unlinked): nothing to remove.
+    done: bool,
+}
+
+impl StagedFile {
+    /// Creates the temporary file for `path`, open for reading and writing;
+    /// `mode` applies on Unix from creation on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] naming `path` if the temporary file cannot be
+    /// created (for instance, the directory does not exist).
+    pub fn create(path: &Path, mode: u32) -> Result<StagedFile, Error> {
+        let file_name = path.file_name().ok_or_else(|| Error::Write {
             path: path.to_owned(),
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        })?
-        .to_string_lossy();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.{}.{unique}.tmp", std::process::id()));
+        })?;
+        let tmp = parent(path).join(temporary_name(&file_name.to_string_lossy()));
+        let file = open_new(&tmp, mode).map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(StagedFile {
+            file,
+            tmp,
+            path: path.to_owned(),
+            synced: false,
+            done: false,
+        })
+    }
 
-    let result = (|| {
-        let mut file = open_new(&tmp, mode).map_err(write_err(&tmp))?;
-        file.write_all(contents).map_err(write_err(&tmp))?;
-        file.sync_all().map_err(write_err(&tmp))?;
-        drop(file);
-        match existing {
-            Existing::Replace => fs::rename(&tmp, path).map_err(write_err(path)),
-            Existing::Refuse => {
-                fs::hard_link(&tmp, path).map_err(|source| {
-                    if source.kind() == io::ErrorKind::AlreadyExists {
-                        Error::Exists {
-                            path: path.to_owned(),
+    /// The open temporary file (`&File` implements `Write`, and on Unix
+    /// `FileExt` for positioned reads and writes).
+    pub fn file(&self) -> &fs::File {
+        &self.file
+    }
+
+    /// Where the file goes when committed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// [`Error::Write`] naming the destination, for a failed write to
+    /// [`StagedFile::file`].
+    pub fn write_error(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Flushes the contents to disk (fsync). Committing does this for every
+    /// file not yet synced; calling it first lets several files be synced in
+    /// parallel.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] naming the destination.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        if !self.synced {
+            self.file
+                .sync_all()
+                .map_err(|source| self.write_error(source))?;
+            self.synced = true;
+        }
+        Ok(())
+    }
+
+    /// Moves the file into place durably; as [`StagedFile::commit_all`]
+    /// with this one file.
+    ///
+    /// # Errors
+    ///
+    /// As [`StagedFile::commit_all`].
+    pub fn commit(self, existing: Existing) -> Result<(), Error> {
+        Self::commit_all(vec![self], existing)
+    }
+
+    /// Moves several files into place together, in two phases: first every
+    /// file is synced and every destination checked (with
+    /// [`Existing::Refuse`], none may exist; with [`Existing::Replace`], none
+    /// may be a directory); only then is each renamed (or, refusing, hard
+    /// linked, so that a file appearing meanwhile is never replaced; on file
+    /// systems without hard links, checked again and renamed) into place,
+    /// and each directory involved synced.
+    ///
+    /// A failure in the first phase leaves every destination untouched and
+    /// removes every temporary file. With [`Existing::Refuse`], a failure
+    /// while placing (a file appeared meanwhile) also removes the files
+    /// already placed, so it is all or nothing. With [`Existing::Replace`],
+    /// a rename can still fail after the checks (an I/O error, or a
+    /// destination changed concurrently); the files renamed by then stay
+    /// replaced, the others keep their old contents, and the error names
+    /// the first one not replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Exists`] naming the first destination that exists (with
+    /// [`Existing::Refuse`]); [`Error::Write`] naming the file or directory
+    /// that could not be synced, checked or moved.
+    pub fn commit_all(mut files: Vec<StagedFile>, existing: Existing) -> Result<(), Error> {
+        // Phase 1: contents durable, destinations checked. Returning early
+        // drops `files`, which removes every temporary file.
+        for file in &mut files {
+            file.sync()?;
+        }
+        for file in &files {
+            check_destination(&file.path, existing)?;
+        }
+        // Phase 2: into place.
+        let mut moved = 0;
+        let mut failure = None;
+        for file in &mut files {
+            let result = match existing {
+                Existing::Replace => fs::rename(&file.tmp, &file.path).map(|()| true),
+                Existing::Refuse => place_new(&file.tmp, &file.path),
+            };
+            match result {
+                Ok(renamed) => {
+                    file.done = renamed;
+                    moved += 1;
+                }
+                Err(source) => {
+                    failure = Some(match existing {
+                        Existing::Refuse if source.kind() == io::ErrorKind::AlreadyExists => {
+                            Error::Exists {
+                                path: file.path.clone(),
+                            }
                         }
-                    } else {
-                        Error::Write {
-                            path: path.to_owned(),
-                            source,
-                        }
-                    }
-                })?;
-                fs::remove_file(&tmp).map_err(write_err(&tmp))
+                        _ => file.write_error(source),
+                    });
+                    break;
+                }
             }
         }
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        if let Some(error) = failure {
+            if existing == Existing::Refuse {
+                // All or nothing: remove the files placed so far (ours,
+                // placed a moment ago where nothing was).
+                for placed in files.iter().take(moved) {
+                    let _ = fs::remove_file(&placed.path);
+                }
+            }
+            return Err(error);
+        }
+        for file in files.iter_mut().filter(|f| !f.done) {
+            // Hard-linked: the temporary name goes now.
+            fs::remove_file(&file.tmp).map_err(|source| Error::Write {
+                path: file.tmp.clone(),
+                source,
+            })?;
+            file.done = true;
+        }
+        let mut dirs: Vec<&Path> = Vec::new();
+        for file in &files {
+            let dir = parent(&file.path);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        for dir in dirs {
+            sync_dir(dir).map_err(|source| Error::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        Ok(())
     }
-    result?;
-    sync_dir(dir).map_err(write_err(dir))
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Puts `tmp` at `path` unless something is there: a hard link, which
+/// fails atomically if `path` exists (`Ok(false)`: `tmp` remains). On a file
+/// system without hard links (FAT on a USB stick, where shards often go), a
+/// check then a rename instead (`Ok(true)`), which a file created at `path`
+/// in between would lose to.
+fn place_new(tmp: &Path, path: &Path) -> io::Result<bool> {
+    match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            if fs::symlink_metadata(path).is_ok() {
+                return Err(io::ErrorKind::AlreadyExists.into());
+            }
+            fs::rename(tmp, path).map(|()| true)
+        }
+    }
+}
+
+/// Fails if `path` cannot take a staged file under `existing`.
+fn check_destination(path: &Path, existing: Existing) -> Result<(), Error> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Write {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    match existing {
+        Existing::Refuse => Err(Error::Exists {
+            path: path.to_owned(),
+        }),
+        // A rename cannot replace a directory: find out before any rename.
+        Existing::Replace if meta.is_dir() => Err(Error::Write {
+            path: path.to_owned(),
+            source: io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "a directory is in the way; remove it",
+            ),
+        }),
+        Existing::Replace => Ok(()),
+    }
+}
+
+/// `.<name>.<pid>.<counter>.<random>.tmp`.
+fn temporary_name(file_name: &str) -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // `RandomState` is keyed from the operating system's random source once
+    // per process (then stepped per instance): SipHash under those keys is
+    // unpredictable to anyone else, without a random-number dependency.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(unique);
+    let random = hasher.finish();
+    format!(
+        ".{file_name}.{}.{unique}.{random:016x}.tmp",
+        std::process::id()
+    )
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(unix)]
 fn open_new(path: &Path, mode: u32) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(mode)
@@ -183,6 +409,7 @@ fn open_new(path: &Path, mode: u32) -> io::Result<fs::File> {
 #[cfg(not(unix))]
 fn open_new(path: &Path, _mode: u32) -> io::Result<fs::File> {
     fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .open(path)
@@ -231,6 +458,109 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"three");
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Stages `contents` for `path` (mode 0600).
+    fn staged(path: &Path, contents: &[u8]) -> StagedFile {
+        let file = StagedFile::create(path, 0o600).unwrap();
+        file.file().write_all(contents).unwrap();
+        file
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn commit_all_moves_every_file_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
+        let files = paths.iter().map(|p| staged(p, b"old")).collect();
+        StagedFile::commit_all(files, Existing::Replace).unwrap();
+        assert_eq!(names(dir.path()), ["s1", "s2", "s3"]);
+
+        // A directory where s3 goes: found before any rename, so s1 and s2
+        // keep their old contents and no temporary file is left.
+        fs::remove_file(&paths[2]).unwrap();
+        fs::create_dir(&paths[2]).unwrap();
+        let files = paths.iter().map(|p| staged(p, b"new")).collect();
+        assert!(matches!(
+            StagedFile::commit_all(files, Existing::Replace),
+            Err(Error::Write { path, source })
+                if path == paths[2] && source.kind() == io::ErrorKind::IsADirectory
+        ));
+        assert_eq!(fs::read(&paths[0]).unwrap(), b"old");
+        assert_eq!(fs::read(&paths[1]).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["s1", "s2", "s3"]);
+
+        fs::remove_dir(&paths[2]).unwrap();
+        let files = paths.iter().map(|p| staged(p, b"new")).collect();
+        StagedFile::commit_all(files, Existing::Replace).unwrap();
+        for path in &paths {
+            assert_eq!(fs::read(path).unwrap(), b"new");
+        }
+        assert_eq!(names(dir.path()), ["s1", "s2", "s3"]);
+    }
+
+    #[test]
+    fn commit_all_refusing_links_none_if_one_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&b, b"mine").unwrap();
+        let files = vec![staged(&a, b"new"), staged(&b, b"new")];
+        assert!(matches!(
+            StagedFile::commit_all(files, Existing::Refuse),
+            Err(Error::Exists { path }) if path == b
+        ));
+        assert_eq!(names(dir.path()), ["b"]);
+        assert_eq!(fs::read(&b).unwrap(), b"mine");
+
+        // Two files for one name pass the checks; the second link fails and
+        // the first is taken back.
+        let files = vec![staged(&a, b"one"), staged(&a, b"two")];
+        assert!(matches!(
+            StagedFile::commit_all(files, Existing::Refuse),
+            Err(Error::Exists { path }) if path == a
+        ));
+        assert_eq!(names(dir.path()), ["b"]);
+
+        let files = vec![staged(&a, b"one")];
+        StagedFile::commit_all(files, Existing::Refuse).unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"one");
+        assert_eq!(names(dir.path()), ["a", "b"]);
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = staged(&path, b"partial");
+        let listed = names(dir.path());
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].starts_with(".f.") && listed[0].ends_with(".tmp"));
+        drop(file);
+        assert!(names(dir.path()).is_empty());
+        assert!(matches!(
+            StagedFile::create(&dir.path().join("missing/f"), 0o600),
+            Err(Error::Write { path, .. }) if path == dir.path().join("missing/f")
+        ));
+    }
+
+    #[test]
+    fn temporary_names_differ_beyond_the_counter() {
+        let a = temporary_name("x");
+        let b = temporary_name("x");
+        assert_ne!(a, b);
+        // The random part differs too, not just the counter.
+        let random = |name: &str| name.rsplit('.').nth(1).unwrap().to_owned();
+        assert_ne!(random(&a), random(&b));
+        assert_eq!(random(&a).len(), 16);
     }
 
     #[cfg(unix)]

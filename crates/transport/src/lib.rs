@@ -10,7 +10,7 @@ mod tls;
 
 pub use client::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, http_client};
 pub use error::Error;
-pub use files::{Existing, TlsFiles, write_atomically};
+pub use files::{Existing, StagedFile, TlsFiles, write_atomically};
 pub use identity::{IDENTITY_PREFIX, MAX_NAME_LEN, PeerIdentity, Role, is_valid_name, peer_of};
 pub use pki::{
     BACKDATE, CA_CERT_FILE, CA_COMMON_NAME, CA_KEY_FILE, CA_VALIDITY, Ca, IssuedCert, LEAF_VALIDITY,

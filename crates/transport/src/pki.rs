@@ -2,6 +2,7 @@
 //! (X.509 profile of RFC 5280; keys are ECDSA P-256).
 
 use std::fmt;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,13 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
 };
+use rustls_pki_types::pem::PemObject as _;
 use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::Error;
-use crate::files::{self, Existing, TlsFiles};
+use crate::files::{self, Existing, StagedFile, TlsFiles};
 use crate::identity::{PeerIdentity, Role, check_name};
 
 /// File name of the CA certificate inside the CA directory.
@@ -93,16 +95,13 @@ impl Ca {
             .self_signed(&key)
             .map_err(|source| Error::Generate { source })?;
         let cert_pem = cert.pem();
-        let key_pem = Zeroizing::new(key.serialize_pem());
-
-        files::write_atomically(&key_path, key_pem.as_bytes(), 0o600, Existing::Refuse)?;
-        if let Err(e) =
-            files::write_atomically(&cert_path, cert_pem.as_bytes(), 0o644, Existing::Refuse)
-        {
-            // Leave no half-made CA behind: the key without its certificate is useless.
-            let _ = std::fs::remove_file(&key_path);
-            return Err(e);
-        }
+        let key_pem = private_key_pem(key.serialized_der());
+        // Both files or neither: the key without its certificate is useless.
+        write_pair(
+            (&key_path, key_pem.as_bytes()),
+            (&cert_path, cert_pem.as_bytes()),
+            Existing::Refuse,
+        )?;
         Ok(Ca {
             cert_pem,
             cert_path,
@@ -143,8 +142,12 @@ impl Ca {
         let bad_key = || Error::BadKey {
             path: key_path.clone(),
         };
-        let key_pem = std::str::from_utf8(&key_bytes).map_err(|_| bad_key())?;
-        let key = KeyPair::from_pem(key_pem).map_err(|_| bad_key())?;
+        // pki-types decodes the base64 in constant time; the DER is wiped
+        // when dropped (rcgen keeps its own copy inside the `KeyPair`).
+        let key_der = Zeroizing::new(
+            rustls_pki_types::PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|_| bad_key())?,
+        );
+        let key = KeyPair::try_from(&*key_der).map_err(|_| bad_key())?;
         if key.public_key_raw() != parsed.public_key().subject_public_key.data.as_ref() {
             return Err(Error::KeyMismatch {
                 cert: cert_path,
@@ -242,13 +245,108 @@ impl Ca {
             .map_err(|source| Error::Generate { source })?;
         Ok(IssuedCert {
             cert_pem: cert.pem(),
-            key_pem: Zeroizing::new(key.serialize_pem()),
+            key_pem: private_key_pem(key.serialized_der()),
         })
     }
 }
 
 fn generate_key() -> Result<KeyPair, Error> {
     KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| Error::Generate { source })
+}
+
+/// PEM label line of a PKCS#8 private key (RFC 7468 §10).
+const KEY_BEGIN: &str = "-----BEGIN PRIVATE KEY-----\n";
+/// PEM end line of a PKCS#8 private key.
+const KEY_END: &str = "-----END PRIVATE KEY-----\n";
+/// Base64 characters per PEM line (RFC 7468 §2).
+const PEM_LINE: usize = 64;
+
+/// The PKCS#8 `der` as PEM (RFC 7468, LF line endings), written straight
+/// into one buffer of the exact size that is wiped when dropped.
+///
+/// `rcgen`'s `serialize_pem` would leave copies behind (a cloned DER, a
+/// base64 string, a growing output string, none wiped) and encodes base64
+/// through a lookup table indexed by key bytes; this encodes each character
+/// with arithmetic only.
+fn private_key_pem(der: &[u8]) -> Zeroizing<String> {
+    let b64_len = der.len().div_ceil(3) * 4;
+    let lines = b64_len.div_ceil(PEM_LINE);
+    let mut pem = Zeroizing::new(String::with_capacity(
+        KEY_BEGIN.len() + b64_len + lines + KEY_END.len(),
+    ));
+    pem.push_str(KEY_BEGIN);
+    let mut column = 0;
+    let mut push = |pem: &mut String, c: u8| {
+        pem.push(char::from(c));
+        column += 1;
+        if column == PEM_LINE {
+            pem.push('\n');
+            column = 0;
+        }
+    };
+    for chunk in der.chunks(3) {
+        let mut group = [0u8; 3];
+        for (slot, byte) in group.iter_mut().zip(chunk) {
+            *slot = *byte;
+        }
+        let [a, b, c] = group;
+        let mut sextets = [
+            a >> 2,
+            ((a << 4) | (b >> 4)) & 0x3f,
+            ((b << 2) | (c >> 6)) & 0x3f,
+            c & 0x3f,
+        ];
+        // A chunk of n bytes gives n + 1 characters, padded to 4 with '='
+        // (the length is public).
+        for (i, sextet) in sextets.iter().enumerate() {
+            let c = if i <= chunk.len() {
+                base64_char(*sextet)
+            } else {
+                b'='
+            };
+            push(&mut pem, c);
+        }
+        group.zeroize();
+        sextets.zeroize();
+    }
+    if column != 0 {
+        pem.push('\n');
+    }
+    pem.push_str(KEY_END);
+    pem
+}
+
+/// The standard base64 character (RFC 4648 §4) for the low six bits of
+/// `v`, in constant time: no branch and no table indexed by `v`.
+fn base64_char(v: u8) -> u8 {
+    let v = i16::from(v & 0x3f);
+    // Start at 'A'; each `(k - v) >> 8` is all ones exactly when v > k.
+    let mut c = v + i16::from(b'A');
+    c += ((25 - v) >> 8) & 6; // 26..: 'a'..
+    c -= ((51 - v) >> 8) & 75; // 52..: '0'..
+    c -= ((61 - v) >> 8) & 15; // 62: '+'
+    c += ((62 - v) >> 8) & 3; // 63: '/'
+    let [low, _] = c.to_le_bytes();
+    low
+}
+
+/// Writes a private key (mode 0600) and its certificate (mode 0644)
+/// together: both land or, up to a failed rename while replacing, neither.
+fn write_pair(
+    (key_path, key): (&Path, &[u8]),
+    (cert_path, cert): (&Path, &[u8]),
+    existing: Existing,
+) -> Result<(), Error> {
+    let stage = |path: &Path, contents: &[u8], mode: u32| -> Result<StagedFile, Error> {
+        let staged = StagedFile::create(path, mode)?;
+        staged
+            .file()
+            .write_all(contents)
+            .map_err(|source| staged.write_error(source))?;
+        Ok(staged)
+    };
+    let staged = vec![stage(key_path, key, 0o600)?, stage(cert_path, cert, 0o644)?];
+    StagedFile::commit_all(staged, existing)
 }
 
 fn ia5(s: String, err: impl FnOnce() -> Error) -> Result<rcgen::string::Ia5String, Error> {
@@ -303,23 +401,37 @@ impl fmt::Debug for IssuedCert {
 }
 
 impl IssuedCert {
-    /// Writes `dir/<stem>.pem` and `dir/<stem>.key` (mode 0600), each
-    /// atomically, replacing earlier files of the same name, and returns the
-    /// [`TlsFiles`] naming them together with `ca_pem_path` (normally
-    /// [`Ca::cert_path`], or a copy of the CA certificate the member keeps).
-    /// `dir` is created (mode 0700) if missing.
+    /// Writes `dir/<stem>.key` (mode 0600) and `dir/<stem>.pem` together
+    /// (see [`StagedFile::commit_all`]) and returns the [`TlsFiles`] naming
+    /// them together with `ca_pem_path` (normally [`Ca::cert_path`], or a
+    /// copy of the CA certificate the member keeps). `dir` is created (mode
+    /// 0700) if missing.
+    ///
+    /// With [`Existing::Refuse`], neither file is written if either exists;
+    /// [`Existing::Replace`] replaces both (a re-issue).
     ///
     /// # Errors
     ///
     /// [`Error::BadName`] if `stem` is not a valid name (so it cannot escape
-    /// `dir`), [`Error::Write`] if a file cannot be written.
-    pub fn write(&self, dir: &Path, stem: &str, ca_pem_path: &Path) -> Result<TlsFiles, Error> {
+    /// `dir`); [`Error::Exists`] naming the key or certificate file that
+    /// already exists (with [`Existing::Refuse`]); [`Error::Write`] if a
+    /// file cannot be written (or, replacing, a directory is in its place).
+    pub fn write(
+        &self,
+        dir: &Path,
+        stem: &str,
+        ca_pem_path: &Path,
+        existing: Existing,
+    ) -> Result<TlsFiles, Error> {
         check_name(stem)?;
         files::create_dir(dir)?;
         let cert = dir.join(format!("{stem}.pem"));
         let key = dir.join(format!("{stem}.key"));
-        files::write_atomically(&key, self.key_pem.as_bytes(), 0o600, Existing::Replace)?;
-        files::write_atomically(&cert, self.cert_pem.as_bytes(), 0o644, Existing::Replace)?;
+        write_pair(
+            (&key, self.key_pem.as_bytes()),
+            (&cert, self.cert_pem.as_bytes()),
+            existing,
+        )?;
         Ok(TlsFiles {
             ca: ca_pem_path.to_owned(),
             cert,
@@ -389,6 +501,96 @@ mod tests {
     }
 
     #[test]
+    fn private_key_pem_is_rcgens_pem_without_its_copies() {
+        // RFC 4648 §10 vectors, inside the PEM frame.
+        for (der, b64) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+        ] {
+            let lines = if b64.is_empty() {
+                String::new()
+            } else {
+                format!("{b64}\n")
+            };
+            assert_eq!(
+                *private_key_pem(der),
+                format!("{KEY_BEGIN}{lines}{KEY_END}")
+            );
+        }
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (v, expected) in (0u8..64).zip(alphabet) {
+            assert_eq!(base64_char(v), *expected, "{v}");
+        }
+        // Real keys (138 bytes of DER: three lines, the last one short), and
+        // a line of exactly 64 characters (48 bytes).
+        for _ in 0..4 {
+            let key = generate_key().unwrap();
+            let pem = private_key_pem(key.serialized_der());
+            assert_eq!(*pem, key.serialize_pem());
+            assert_eq!(pem.len(), pem.capacity(), "sized exactly: never regrown");
+        }
+        let pem = private_key_pem(&[0xff; 48]);
+        assert_eq!(pem.lines().nth(1).unwrap(), "/".repeat(64));
+        assert_eq!(pem.lines().count(), 3);
+    }
+
+    #[test]
+    fn write_refuses_existing_files_unless_replacing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::init(&dir.path().join("ca")).unwrap();
+        let out = dir.path().join("certs");
+        let first = ca.issue(Role::Client, "bob", &[]).unwrap();
+        let files = first
+            .write(&out, "bob", ca.cert_path(), Existing::Refuse)
+            .unwrap();
+        assert_eq!(files.key, out.join("bob.key"));
+        assert_eq!(files.cert, out.join("bob.pem"));
+
+        let second = ca.issue(Role::Client, "bob", &[]).unwrap();
+        assert!(matches!(
+            second.write(&out, "bob", ca.cert_path(), Existing::Refuse),
+            Err(Error::Exists { path }) if path == out.join("bob.key")
+        ));
+        assert_eq!(
+            std::fs::read(out.join("bob.key")).unwrap(),
+            first.key_pem.as_bytes()
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("bob.pem")).unwrap(),
+            first.cert_pem
+        );
+        // The certificate alone is enough to refuse, and the key is not written.
+        std::fs::remove_file(out.join("bob.key")).unwrap();
+        assert!(matches!(
+            second.write(&out, "bob", ca.cert_path(), Existing::Refuse),
+            Err(Error::Exists { path }) if path == out.join("bob.pem")
+        ));
+        assert!(!out.join("bob.key").exists());
+
+        second
+            .write(&out, "bob", ca.cert_path(), Existing::Replace)
+            .unwrap();
+        assert_eq!(
+            std::fs::read(out.join("bob.key")).unwrap(),
+            second.key_pem.as_bytes()
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("bob.pem")).unwrap(),
+            second.cert_pem
+        );
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            2,
+            "no temporaries"
+        );
+    }
+
+    #[test]
     fn client_leaf_is_client_auth_only_without_hosts() {
         let dir = tempfile::tempdir().unwrap();
         let ca = Ca::init(dir.path()).unwrap();
@@ -441,7 +643,7 @@ mod tests {
         }
         let issued = ca.issue(Role::Client, "bob", &[]).unwrap();
         assert!(matches!(
-            issued.write(dir.path(), "../bob", ca.cert_path()),
+            issued.write(dir.path(), "../bob", ca.cert_path(), Existing::Refuse),
             Err(Error::BadName { .. })
         ));
     }

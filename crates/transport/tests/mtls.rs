@@ -20,8 +20,8 @@ use symbolon_transport::rustls::pki_types::pem::PemObject;
 use symbolon_transport::rustls::{self, AlertDescription, CertificateError, RootCertStore};
 use symbolon_transport::rustls_pki_types::CertificateDer;
 use symbolon_transport::{
-    Ca, Error, PeerIdentity, Role, TlsFiles, client_config, crypto_provider, http_client, serve,
-    server_config,
+    Ca, Error, Existing, PeerIdentity, Role, TlsFiles, client_config, crypto_provider, http_client,
+    serve, server_config,
 };
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,7 +49,7 @@ fn pki() -> Pki {
     let issue = |role, name: &str| {
         ca.issue(role, name, &[])
             .unwrap()
-            .write(dir.path(), name, ca.cert_path())
+            .write(dir.path(), name, ca.cert_path(), Existing::Refuse)
             .unwrap()
     };
     let coordinator = issue(Role::Coordinator, "coord");
@@ -60,7 +60,12 @@ fn pki() -> Pki {
     let foreign = other
         .issue(Role::Coordinator, "coord", &[])
         .unwrap()
-        .write(&dir.path().join("foreign"), "coord", ca.cert_path())
+        .write(
+            &dir.path().join("foreign"),
+            "coord",
+            ca.cert_path(),
+            Existing::Refuse,
+        )
         .unwrap();
     Pki {
         dir,

@@ -38,6 +38,9 @@ pub(crate) enum CaCommand {
         /// Write OUT_DIR/NAME.pem and OUT_DIR/NAME.key (0600).
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
+        /// Replace OUT_DIR/NAME.pem and OUT_DIR/NAME.key if they exist.
+        #[arg(long)]
+        force: bool,
     },
 }
 

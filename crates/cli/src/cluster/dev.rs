@@ -134,10 +134,12 @@ fn initialise(dir: &Path, base_port: Option<u16>) -> Result<DevState, Error> {
 
     let coordinator_dir = dir.join("coordinator");
     mkdir(&coordinator_dir)?;
+    // A fresh directory (checked above): an existing file is an error.
     let tls = ca.issue(Role::Coordinator, "coordinator", &[])?.write(
         &coordinator_dir,
         "coordinator",
         &ca_path,
+        symbolon_transport::Existing::Refuse,
     )?;
     let coordinator_url = format!("https://127.0.0.1:{coordinator_port}");
     let mut text = format!(
@@ -155,9 +157,12 @@ fn initialise(dir: &Path, base_port: Option<u16>) -> Result<DevState, Error> {
     for ((id, country, region, provider, kind), port) in CUSTODIANS.iter().zip(custodian_ports) {
         let cdir = dir.join("custodians").join(id);
         mkdir(&cdir)?;
-        let tls = ca
-            .issue(Role::Custodian, id, &[])?
-            .write(&cdir, id, &ca_path)?;
+        let tls = ca.issue(Role::Custodian, id, &[])?.write(
+            &cdir,
+            id,
+            &ca_path,
+            symbolon_transport::Existing::Refuse,
+        )?;
         let mut text = format!(
             "id = {}\nlisten = {}\ndata_dir = {}\ncoordinator_url = {}\njoin_token_file = {}\n",
             q(id),
@@ -179,9 +184,12 @@ fn initialise(dir: &Path, base_port: Option<u16>) -> Result<DevState, Error> {
 
     let client_dir = dir.join("client");
     mkdir(&client_dir)?;
-    let tls = ca
-        .issue(Role::Client, "admin", &[])?
-        .write(&client_dir, "admin", &ca_path)?;
+    let tls = ca.issue(Role::Client, "admin", &[])?.write(
+        &client_dir,
+        "admin",
+        &ca_path,
+        symbolon_transport::Existing::Refuse,
+    )?;
     let client = ClientConfig {
         coordinator_url,
         tls: TlsFiles {

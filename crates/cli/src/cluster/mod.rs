@@ -2,6 +2,7 @@
 //! client commands that talk to a coordinator.
 
 pub(crate) mod args;
+pub(crate) mod audit;
 mod bench;
 mod client;
 mod dev;
@@ -134,6 +135,7 @@ pub(crate) fn ca(command: &CaCommand) -> Result<(), Error> {
             name,
             hosts,
             out_dir,
+            force,
         } => {
             let authority = Ca::load(ca)?;
             let role = match role {
@@ -146,7 +148,10 @@ pub(crate) fn ca(command: &CaCommand) -> Result<(), Error> {
                 source,
             })?;
             let issued = authority.issue(role, name, hosts)?;
-            let files = issued.write(out_dir, name, authority.cert_path())?;
+            // An existing key or certificate is kept unless --force.
+            let files = issued
+                .write(out_dir, name, authority.cert_path(), file::existing(*force))
+                .map_err(CliError::from)?;
             eprintln!(
                 "issued a {role} certificate for {name}: {} and {}",
                 files.cert.display(),
