@@ -174,24 +174,24 @@ impl Witness {
         // Only the leaves the head covers are taken.
         let needed = usize::try_from(checked.size.saturating_sub(held)).unwrap_or(usize::MAX);
         extension.truncate(needed);
-        let mut candidate_root = None;
         if checked.size <= held {
             if self.tree.root(checked.size)? != checked.root_hash {
                 return Err(Error::HeadMismatch { size: checked.size });
             }
         } else {
-            // Check on a copy first so a bad head changes nothing.
-            let mut extended = self.tree.clone();
+            // Extend in place; a head that does not match is undone, so a
+            // bad head changes nothing (no copy of the tree per call).
             for leaf in &extension {
-                extended.append(*leaf);
+                self.tree.append(*leaf);
             }
-            if extended.root(checked.size)? != checked.root_hash {
+            let matches = self
+                .tree
+                .root(checked.size)
+                .is_ok_and(|root| root == checked.root_hash);
+            if !matches {
+                self.tree.truncate(held);
                 return Err(Error::HeadMismatch { size: checked.size });
             }
-            candidate_root = Some(extended);
-        }
-        if let Some(tree) = candidate_root {
-            self.tree = tree;
         }
         let newest = self
             .latest

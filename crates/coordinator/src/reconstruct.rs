@@ -20,7 +20,9 @@ use rand::seq::SliceRandom as _;
 use symbolon_envelope::verify_plaintext;
 use symbolon_proto::CustodianFailure;
 use symbolon_proto::api::HealthState;
-use symbolon_proto::audit::{AuditEvidence, RequestStatement};
+use symbolon_proto::audit::{
+    AuditEvidence, AuditSync, AuditSynced, MAX_LEAVES_PER_REQUEST, RequestStatement,
+};
 use symbolon_proto::custodian::{ReleaseRequest, ReleaseResponse};
 use symbolon_proto::release::{EphemeralKey, ReleaseContext};
 use symbolon_sharing::SecretBytes;
@@ -217,6 +219,13 @@ async fn fetch_inner(
         .endpoint_of(&slot.custodian)
         .ok_or_else(|| "not registered with this coordinator".to_owned())?;
     let url = format!("{}/v1/release", endpoint.trim_end_matches('/'));
+    if bundle
+        .head_size
+        .saturating_sub(state.audit.witness_size(&slot.custodian))
+        > MAX_LEAVES_PER_REQUEST
+    {
+        catch_up(state, &endpoint, &slot.custodian, bundle.head_size).await?;
+    }
     let first_leaf = state
         .audit
         .witness_size(&slot.custodian)
@@ -302,6 +311,59 @@ async fn fetch_inner(
     let index = u8::try_from(slot.index).map_err(|_| "share index out of range".to_owned())?;
     Share::new(index, SecretBytes::from_slice(share))
         .map_err(|e| Failure::Other(format!("unusable share: {e}")))
+}
+
+/// Sends a custodian far behind the log the leaf hashes it lacks, in
+/// chunks of at most [`MAX_LEAVES_PER_REQUEST`], each up to a signed head
+/// stored in the log, until it is close enough to `target` to take the
+/// rest with the request.
+async fn catch_up(
+    state: &AppState,
+    endpoint: &str,
+    custodian: &str,
+    target: u64,
+) -> Result<(), String> {
+    let url = format!("{}/v1/audit/sync", endpoint.trim_end_matches('/'));
+    let timeout = state.custodian_timeout();
+    loop {
+        let held = state.audit.witness_size(custodian);
+        if target.saturating_sub(held) <= MAX_LEAVES_PER_REQUEST {
+            return Ok(());
+        }
+        let limit = held.saturating_add(MAX_LEAVES_PER_REQUEST);
+        let (index, head) = state
+            .store
+            .audit_head_before(limit)
+            .await
+            .map_err(|e| format!("cannot read the audit log to bring it up to date: {e}"))?
+            .filter(|(index, _)| *index >= held)
+            .ok_or_else(|| {
+                format!("no signed tree head between {held} and {limit} to bring it up to date")
+            })?;
+        let sync = AuditSync {
+            head,
+            first_leaf: held,
+            leaves: state.audit.leaves(held, index + 1),
+        };
+        let response = tokio::time::timeout(timeout, state.http.post(&url).json(&sync).send())
+            .await
+            .map_err(|_| format!("audit sync timed out after {} ms", timeout.as_millis()))?
+            .map_err(|e| describe_send_error(&e))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "refused the audit log's leaf hashes with {}",
+                response.status()
+            ));
+        }
+        let synced: AuditSynced = response
+            .json()
+            .await
+            .map_err(|e| format!("malformed audit sync answer: {e}"))?;
+        if synced.witness_size <= held {
+            return Err("made no progress bringing its audit log up to date".to_owned());
+        }
+        state.audit.set_witness_size(custodian, synced.witness_size);
+    }
 }
 
 /// A custodian's witness key: its attestation key named by its id.

@@ -15,7 +15,7 @@
 //! * `log.vkey` — the pinned log key (signed-note verifier key);
 //! * `leaves` — concatenated leaf hashes, appended only after a head
 //!   covering them verified; a torn trailing record is dropped at start;
-//! * `head.note` — the newest head accepted;
+//! * `head.note` — the newest head accepted (written at most once a second);
 //! * `refusals.log` — one line per refused log presentation.
 //!
 //! Durability: these files are written without fsync. After a machine
@@ -28,6 +28,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use symbolon_audit::{Entry, EventKind, HASH_LEN, NodeHash, NoteKey, SignedTreeHead, Witness};
 use symbolon_proto::audit::{AuditEvidence, RequestStatement};
@@ -95,7 +96,16 @@ pub(crate) struct Witnessed {
 pub(crate) struct Ledger {
     dir: PathBuf,
     witness: Mutex<Option<Witness>>,
+    /// `audit/leaves`, open for appending (taken with `witness` held).
+    leaves: Mutex<Option<fs::File>>,
+    /// When `head.note` was last written: at most once per
+    /// [`HEAD_SAVE_INTERVAL`] (the leaves, not the note, are what the
+    /// custodian checks later heads against).
+    head_saved: Mutex<Option<Instant>>,
 }
+
+/// How often, at most, the latest accepted head is written to disk.
+const HEAD_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Ledger {
     /// Loads the pinned key, the leaves and the last head, if any.
@@ -121,6 +131,8 @@ impl Ledger {
         Ok(Ledger {
             dir,
             witness: Mutex::new(witness),
+            leaves: Mutex::new(None),
+            head_saved: Mutex::new(None),
         })
     }
 
@@ -144,6 +156,11 @@ impl Ledger {
         )?;
         *witness = Some(restore(&self.dir, offered)?);
         Ok(true)
+    }
+
+    /// How many leaf hashes are held (0 before the log key is pinned).
+    pub(crate) fn size(&self) -> u64 {
+        self.lock().as_ref().map_or(0, Witness::size)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Witness>> {
@@ -226,7 +243,7 @@ impl Ledger {
                     new.extend_from_slice(leaf.as_bytes());
                 }
             }
-            if let Err(e) = append(&self.dir.join(LEAVES_FILE), &new) {
+            if let Err(e) = self.append_leaves(&new) {
                 // Keep memory and disk in step: forget what was not saved.
                 *guard = None;
                 tracing::error!(error = %e, "cannot save audit leaf hashes; reloading");
@@ -238,6 +255,7 @@ impl Ledger {
             }
         }
         if accepted.newest
+            && self.head_save_due()
             && let Err(e) = replace(&self.dir.join(HEAD_FILE), evidence.head.as_bytes())
         {
             tracing::warn!(error = %e, "cannot save the latest audit tree head");
@@ -251,6 +269,70 @@ impl Ledger {
             size,
             cosigned: cosigned.to_note(),
         })
+    }
+
+    /// Accepts `head` with the leaf hashes from `first` on, without a
+    /// request (a custodian far behind catching up); returns the number
+    /// of leaf hashes held.
+    pub(crate) fn sync(&self, head: &str, first: u64, leaves: &[u8]) -> Result<u64, LogRefusal> {
+        let head = SignedTreeHead::parse(head).map_err(LogRefusal::Log)?;
+        let mut guard = self.lock();
+        let witness = guard.as_mut().ok_or(LogRefusal::NotPinned)?;
+        let accepted = witness.accept(&head, first, leaves).map_err(|e| match e {
+            symbolon_audit::Error::LeavesGap { .. } => LogRefusal::Behind(e),
+            other => LogRefusal::Log(other),
+        })?;
+        let mut new = Vec::new();
+        for index in accepted.previous_size..witness.size() {
+            if let Some(leaf) = witness.leaf(index) {
+                new.extend_from_slice(leaf.as_bytes());
+            }
+        }
+        if !new.is_empty() && self.append_leaves(&new).is_err() {
+            *guard = None;
+            drop(guard);
+            self.reload();
+            return Err(LogRefusal::NotIncluded(
+                "the custodian could not save the log's leaf hashes".to_owned(),
+            ));
+        }
+        Ok(witness.size())
+    }
+
+    fn append_leaves(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut file = self
+            .leaves
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if file.is_none() {
+            *file = Some(
+                fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join(LEAVES_FILE))?,
+            );
+        }
+        let result = match file.as_mut() {
+            Some(f) => f.write_all(bytes),
+            None => Ok(()),
+        };
+        if result.is_err() {
+            // Reopen next time rather than keep a handle in an unknown state.
+            *file = None;
+        }
+        result
+    }
+
+    fn head_save_due(&self) -> bool {
+        let mut saved = self
+            .head_saved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if saved.is_some_and(|at| at.elapsed() < HEAD_SAVE_INTERVAL) {
+            return false;
+        }
+        *saved = Some(Instant::now());
+        true
     }
 
     fn reload(&self) {

@@ -255,6 +255,7 @@ impl Membership {
             seq,
             time_ms,
             shares: state.vault.digests(),
+            audit_size: state.ledger.size(),
         }
         .sign(state.keys.attestation.expose_secret());
         let url = format!(

@@ -6,6 +6,7 @@
 //! | `PUT /v1/keys/{key_id}/versions/{version}/share` (binary envelope) | 200 `StoreShareResponse` |
 //! | `DELETE /v1/keys/{key_id}/versions/{version}/share` | 204, idempotent |
 //! | `POST /v1/release` (`ReleaseRequest`) | 200 `ReleaseResponse` |
+//! | `POST /v1/audit/sync` (`AuditSync`) | 200 `AuditSynced` |
 //! | `GET /v1/health` | 200 `CustodianHealth` |
 //!
 //! Every error is an RFC 9457 problem document
@@ -56,6 +57,7 @@ use zeroize::Zeroizing;
 use crate::ledger::LogRefusal;
 use crate::state::State;
 use crate::vault::{self, Expected, Refusal, StoreError, Stored};
+use symbolon_proto::audit::{AuditSync, AuditSynced};
 
 /// The largest request body accepted, bytes (a shard of a 32-byte key is a
 /// few hundred bytes).
@@ -69,6 +71,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             put(put_share).delete(delete_share),
         )
         .route("/v1/release", post(release))
+        .route("/v1/audit/sync", post(audit_sync))
         .route("/v1/health", get(health))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -405,6 +408,26 @@ async fn release(
         witness_size: witnessed.size,
         cosigned_head: witnessed.cosigned,
     }))
+}
+
+/// `POST /v1/audit/sync`: leaf hashes up to a signed head, for a custodian
+/// too far behind the log to receive them with a request.
+async fn audit_sync(
+    AxumState(state): AxumState<Arc<State>>,
+    body: Result<Json<AuditSync>, JsonRejection>,
+) -> Result<Json<AuditSynced>, ApiError> {
+    let Json(sync) = body.map_err(|r| json_problem(&r))?;
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::from(&LogRefusal::NotPinned));
+    }
+    let state = Arc::clone(&state);
+    let witness_size = tokio::task::spawn_blocking(move || {
+        state.ledger.sync(&sync.head, sync.first_leaf, &sync.leaves)
+    })
+    .await
+    .map_err(|_| ApiError::Internal("the audit sync task failed".into()))?
+    .map_err(|refusal| ApiError::from(&refusal))?;
+    Ok(Json(AuditSynced { witness_size }))
 }
 
 fn unix_now_ms() -> u64 {

@@ -1339,7 +1339,8 @@ async fn releases_need_the_request_in_a_log_consistent_with_every_earlier_one() 
 
     // A forked log: the coordinator rewrote entry 0 and signed the result
     // with its (real) key. Refused, and the refusal recorded.
-    let fork_request = {
+    let fork_statement = statement("k", 1, "r7", key.public());
+    let fork_evidence = {
         let mut log = cluster.fake.recorded.log.lock().unwrap();
         let mut forked = Tree::new();
         forked.append_entry(b"history rewritten");
@@ -1347,16 +1348,16 @@ async fn releases_need_the_request_in_a_log_consistent_with_every_earlier_one() 
             forked.append(log.tree.leaf(i).unwrap());
         }
         let honest = std::mem::replace(&mut log.tree, forked);
-        let request = log.log(&statement("k", 1, "r7", key.public()));
+        let evidence = log.log(&fork_statement);
         log.tree = honest;
-        request
+        evidence
     };
     cluster
         .release(
             &handle,
             &ReleaseRequest {
-                statement: statement("k", 1, "r7", key.public()),
-                evidence: fork_request,
+                statement: fork_statement,
+                evidence: fork_evidence,
             },
         )
         .await
@@ -1380,5 +1381,95 @@ async fn releases_need_the_request_in_a_log_consistent_with_every_earlier_one() 
         "{}",
         String::from_utf8_lossy(&answer.body)
     );
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custodian_far_behind_catches_up_with_signed_heads() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let shard = cluster.shard("c1", "k", 1, b"a share");
+    assert_eq!(cluster.put(&handle, "k", 1, shard).await.status, 200);
+    let url = format!("{}/v1/audit/sync", handle.endpoint());
+    let sync = |head: String, first: u64, leaves: Vec<u8>| {
+        let client = cluster.client.clone();
+        let url = url.clone();
+        async move {
+            Answer::of(
+                client
+                    .post(&url)
+                    .json(&symbolon_proto::audit::AuditSync {
+                        head,
+                        first_leaf: first,
+                        leaves,
+                    })
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (head20, leaves, forked) = {
+        let mut log = cluster.fake.recorded.log.lock().unwrap();
+        for i in 0..30u32 {
+            log.tree.append_entry(&i.to_be_bytes());
+        }
+        let leaves: Vec<u8> = (0..30)
+            .flat_map(|i| *log.tree.leaf(i).unwrap().as_bytes())
+            .collect();
+        let mut other = Tree::new();
+        for i in 0..30u32 {
+            other.append_entry(&(i + u32::from(i == 3)).to_be_bytes());
+        }
+        let forked = TreeHead {
+            size: 30,
+            root_hash: other.root(30).unwrap(),
+            timestamp_ms: 1,
+        }
+        .sign(LOG_ORIGIN, LOG_ORIGIN, &log.key)
+        .unwrap()
+        .to_note();
+        (log.head(20).to_note(), leaves, forked)
+    };
+    let answer = sync(head20, 0, leaves[..20 * 32].to_vec()).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let synced: symbolon_proto::audit::AuditSynced = answer.json();
+    assert_eq!(synced.witness_size, 20);
+    // Leaves that start beyond the ones held, and a forked log.
+    let head30 = cluster.fake.recorded.log.lock().unwrap().head(30).to_note();
+    sync(head30, 25, leaves[25 * 32..].to_vec())
+        .await
+        .problem(409, "audit-leaves-gap");
+    sync(forked, 20, leaves[20 * 32..].to_vec())
+        .await
+        .problem(409, "audit-log-refused");
+    // A request now needs only the leaves after the 20 held.
+    let key = EphemeralKey::generate(&mut rand::rng());
+    let mut request = cluster.release_request("k", 1, "r1", &key);
+    request.evidence.first_leaf = 20;
+    request.evidence.leaves = request.evidence.leaves[20 * 32..].to_vec();
+    let answer = cluster.release(&handle, &request).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    // Heartbeats report the leaves held.
+    wait_until("a heartbeat reporting the audit size", || {
+        cluster
+            .fake
+            .recorded
+            .heartbeats_of("c1")
+            .last()
+            .is_some_and(|b| b.heartbeat.audit_size >= 32)
+    })
+    .await;
     handle.shutdown().await.unwrap();
 }

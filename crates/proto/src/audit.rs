@@ -127,6 +127,35 @@ pub struct AuditEvidence {
     pub leaves: Vec<u8>,
 }
 
+/// The most leaf hashes the coordinator sends a custodian in one request;
+/// a custodian further behind is first brought up to date with
+/// [`AuditSync`] requests of at most this many.
+pub const MAX_LEAVES_PER_REQUEST: u64 = 16_384;
+
+/// Brings a custodian's copy of the log's leaf hashes up to a signed tree
+/// head (`POST /v1/audit/sync` on the custodian), when it is too far behind
+/// to receive them with a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSync {
+    /// A signed tree head of the log (C2SP signed note).
+    pub head: String,
+    /// The index of the first leaf hash in `leaves`.
+    pub first_leaf: u64,
+    /// Leaf hashes `first_leaf..head.size`, concatenated (32 bytes each).
+    #[serde(with = "crate::b64")]
+    #[schema(value_type = String, format = Byte)]
+    pub leaves: Vec<u8>,
+}
+
+/// A custodian's answer to [`AuditSync`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSynced {
+    /// How many leaf hashes it holds now.
+    pub witness_size: u64,
+}
+
 /// Domain separation of request digests.
 const REQUEST_DOMAIN: &[u8] = b"symbolon request v1\0";
 

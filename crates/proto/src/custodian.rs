@@ -129,6 +129,9 @@ pub struct Heartbeat {
     pub time_ms: u64,
     /// Every shard it holds.
     pub shares: Vec<ShareDigest>,
+    /// How many of the audit log's leaf hashes it holds (the coordinator
+    /// sends it only the ones after these).
+    pub audit_size: u64,
 }
 
 /// Domain separation for heartbeat signatures.
@@ -144,6 +147,7 @@ impl Heartbeat {
         put_str(&mut out, &self.custodian_id);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.time_ms.to_be_bytes());
+        out.extend_from_slice(&self.audit_size.to_be_bytes());
         out.extend_from_slice(
             &u32::try_from(self.shares.len())
                 .unwrap_or(u32::MAX)
@@ -284,6 +288,7 @@ mod tests {
                 index: 2,
                 digest: [9; 32],
             }],
+            audit_size: 12,
         }
     }
 
@@ -300,6 +305,9 @@ mod tests {
         let mut replay = signed.clone();
         replay.heartbeat.seq += 1;
         assert_eq!(replay.verify(&public), Err(Error::BadHeartbeatSignature));
+        let mut shrunk = signed.clone();
+        shrunk.heartbeat.audit_size = 0;
+        assert_eq!(shrunk.verify(&public), Err(Error::BadHeartbeatSignature));
         let mut moved = signed.clone();
         moved.heartbeat.shares[0].digest[0] ^= 1;
         assert_eq!(moved.verify(&public), Err(Error::BadHeartbeatSignature));

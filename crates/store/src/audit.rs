@@ -199,6 +199,27 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
+    /// The signed tree head stored with the highest-indexed entry below
+    /// `before` that has one, with that entry's index (the head's size is
+    /// index + 1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] only.
+    pub async fn audit_head_before(&self, before: u64) -> Result<Option<(u64, String)>> {
+        let row = sqlx::query(
+            "SELECT idx, head FROM audit_entries WHERE head IS NOT NULL AND idx < $1 \
+             ORDER BY idx DESC LIMIT 1",
+        )
+        .bind(index(before)?)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let idx: i64 = row.try_get("idx")?;
+        let head: String = row.try_get("head")?;
+        Ok(Some((u64::try_from(idx).unwrap_or(0), head)))
+    }
+
     /// The signed tree head stored with the highest-indexed entry that has
     /// one, with that entry's index.
     ///

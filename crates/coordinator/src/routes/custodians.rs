@@ -182,6 +182,7 @@ pub(crate) async fn heartbeat(
         }
         Err(e) => return Err(e.into()),
     }
+    state.audit.set_witness_size(&id, beat.heartbeat.audit_size);
     if let Ok(mut map) = state.custodians.write()
         && let Some(c) = map.get_mut(&id)
     {
