@@ -200,7 +200,7 @@ impl Membership {
         }
         state.set_registered(recipient);
         if answer.heartbeat_interval_ms > 0 {
-            self.interval = Duration::from_millis(answer.heartbeat_interval_ms);
+            self.interval = heartbeat_interval(answer.heartbeat_interval_ms);
         }
         tracing::info!(
             id = state.id,
@@ -313,4 +313,28 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     line
+}
+
+/// The shortest heartbeat interval a coordinator may ask for.
+const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+/// The longest: a coordinator cannot silence a custodian by asking for
+/// beats once a year.
+const MAX_HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// The coordinator's requested interval, clamped to
+/// [`MIN_HEARTBEAT`]..=[`MAX_HEARTBEAT`].
+fn heartbeat_interval(requested_ms: u64) -> Duration {
+    Duration::from_millis(requested_ms).clamp(MIN_HEARTBEAT, MAX_HEARTBEAT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_intervals_are_clamped() {
+        assert_eq!(heartbeat_interval(1), MIN_HEARTBEAT);
+        assert_eq!(heartbeat_interval(2_000), Duration::from_secs(2));
+        assert_eq!(heartbeat_interval(u64::MAX), MAX_HEARTBEAT);
+    }
 }
