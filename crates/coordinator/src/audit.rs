@@ -4,11 +4,11 @@
 //!
 //! The Merkle tree (leaf hashes only) lives in memory and is rebuilt from
 //! the store at start, where it must reproduce the last signed tree head
-//! stored or the coordinator refuses to start. Appends are serialised by
-//! one lock held across the database transaction, so indexes are dense and
-//! in commit order; each transaction's last row carries the tree head the
-//! log key signed for it, which is what lets `symbolon audit verify` name
-//! the first entry that no longer matches.
+//! stored or the coordinator refuses to start. One writer task commits
+//! every append waiting for it in one transaction (group commit), so
+//! indexes are dense and in commit order; each transaction's last row
+//! carries the tree head the log key signed for it, which is what lets
+//! `symbolon audit verify` name the first entry that no longer matches.
 //!
 //! Several replicas sharing PostgreSQL: an append whose index another
 //! replica took first fails with a conflict; this replica then reloads the
@@ -22,6 +22,7 @@ use std::sync::{Arc, RwLock};
 use ed25519_dalek::SigningKey;
 use std::any::Any;
 use std::time::Instant;
+use symbolon_audit::entry::MAX_DETAIL_LEN;
 use symbolon_audit::{
     Entry, EventKind, NodeHash, NoteKey, SignedTreeHead, Tree, TreeHead, leaf_hash,
 };
@@ -77,15 +78,27 @@ type Write = Box<
         + Send,
 >;
 
-/// What an append answers: the write's value, the head signed for the
-/// batch it committed in, and the index of its first entry.
-type Appended = (Box<dyn Any + Send>, Arc<SignedTreeHead>, u64);
+/// What the writer answers a job: the write's value, the head signed for
+/// the batch it committed in, and the index of its first entry.
+type Done = (Box<dyn Any + Send>, Arc<SignedTreeHead>, u64);
 
-/// One append waiting for the writer.
+/// What [`AuditLog::append`] answers.
+pub(crate) struct Appended<T> {
+    /// The state change's value.
+    pub(crate) value: T,
+    /// The signed head of the transaction the append committed in.
+    pub(crate) head: Arc<SignedTreeHead>,
+    /// The index of the first entry.
+    pub(crate) first: u64,
+    /// The entries' canonical encodings, as logged.
+    pub(crate) encoded: Vec<Vec<u8>>,
+}
+
+/// One append waiting for the writer: its entries already encoded.
 struct Job {
-    entries: Vec<Entry>,
+    encoded: Vec<Vec<u8>>,
     write: Option<Write>,
-    reply: oneshot::Sender<Result<Appended, AppendError>>,
+    reply: oneshot::Sender<Result<Done, AppendError>>,
 }
 
 /// How often, at most, a newer cosigned head replaces the witnessed one.
@@ -107,8 +120,8 @@ pub(crate) struct AuditLog {
 
 struct Shared {
     key: SigningKey,
+    /// The log's verifier key; its name is the log's origin.
     note_key: NoteKey,
-    origin: String,
     store: Store,
     /// The tree and head as of the last commit. The tree is written only
     /// by the writer task; readers never look past `head`'s size.
@@ -123,37 +136,21 @@ struct Shared {
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditLog")
-            .field("origin", &self.shared.origin)
+            .field("origin", &self.shared.note_key.name())
             .finish_non_exhaustive()
     }
 }
 
 fn load_or_create_key(dir: &Path) -> Result<SigningKey, Error> {
-    let path = dir.join(KEY_FILE);
-    if !path.exists() {
+    let (path, text) = crate::load_or_create_secret(dir, KEY_FILE, || {
         let seed = Zeroizing::new(rand::random::<[u8; 32]>());
-        let text = Zeroizing::new(format!("{}\n", hex::encode(*seed)));
-        match symbolon_transport::write_atomically(
-            &path,
-            text.as_bytes(),
-            0o600,
-            symbolon_transport::Existing::Refuse,
-        ) {
-            Ok(()) => return Ok(SigningKey::from_bytes(&seed)),
-            Err(symbolon_transport::Error::Exists { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let bad = |reason: String| Error::DataDir {
-        path: path.clone(),
-        reason,
-    };
-    let text = Zeroizing::new(
-        std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read: {e}")))?,
-    );
+        Zeroizing::new(format!("{}\n", hex::encode(*seed)))
+    })?;
     let mut seed = Zeroizing::new([0u8; 32]);
-    hex::decode_to_slice(text.trim(), seed.as_mut_slice())
-        .map_err(|_| bad("not an audit log key (64 hex characters)".to_owned()))?;
+    hex::decode_to_slice(text.trim(), seed.as_mut_slice()).map_err(|_| Error::DataDir {
+        path,
+        reason: "not an audit log key (64 hex characters)".to_owned(),
+    })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -207,7 +204,7 @@ impl AuditLog {
                 }
                 head
             }
-            None if tree.is_empty() => sign(&tree, &origin, &key).map_err(|e| Error::Audit {
+            None if tree.is_empty() => sign(&tree, &note_key, &key).map_err(|e| Error::Audit {
                 reason: e.to_string(),
             })?,
             None => {
@@ -219,7 +216,6 @@ impl AuditLog {
         let shared = Arc::new(Shared {
             key,
             note_key,
-            origin,
             store,
             committed: RwLock::new(Committed {
                 tree,
@@ -248,42 +244,47 @@ impl AuditLog {
     }
 
     /// Appends `entries` and runs `write` — the state change — in the
-    /// same transaction. Returns `write`'s value, the signed head of the
-    /// transaction and the index of the first entry.
+    /// same transaction.
     pub(crate) async fn append<T, F>(
         &self,
-        entries: Vec<Entry>,
+        entries: &[Entry],
         write: F,
-    ) -> Result<(T, Arc<SignedTreeHead>, u64), AppendError>
+    ) -> Result<Appended<T>, AppendError>
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut StoreTx) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
     {
+        let encoded = encode(entries)?;
         let write: Write = Box::new(move |tx| {
             let future = write(tx);
             Box::pin(async move { future.await.map(|v| Box::new(v) as Box<dyn Any + Send>) })
         });
-        let (value, head, first) = self.submit(entries, Some(write)).await?;
+        let (value, head, first) = self.submit(encoded.clone(), Some(write)).await?;
         let value = value
             .downcast::<T>()
             .map_err(|_| AppendError::Log("audit writer returned the wrong type".to_owned()))?;
-        Ok((*value, head, first))
+        Ok(Appended {
+            value: *value,
+            head,
+            first,
+            encoded,
+        })
     }
 
     /// Appends entries that go with no other state change.
-    pub(crate) async fn record(&self, entries: Vec<Entry>) -> Result<(), AppendError> {
-        self.submit(entries, None).await.map(|_| ())
+    pub(crate) async fn record(&self, entries: &[Entry]) -> Result<(), AppendError> {
+        self.submit(encode(entries)?, None).await.map(|_| ())
     }
 
     async fn submit(
         &self,
-        entries: Vec<Entry>,
+        encoded: Vec<Vec<u8>>,
         write: Option<Write>,
-    ) -> Result<Appended, AppendError> {
+    ) -> Result<Done, AppendError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job {
-                entries,
+                encoded,
                 write,
                 reply,
             })
@@ -332,11 +333,13 @@ impl AuditLog {
             .map_err(|e| e.to_string())
     }
 
-    /// Leaf hashes `from..to`, concatenated.
+    /// Leaf hashes `from..to`, concatenated; never past the latest
+    /// committed head (the writer may hold uncommitted leaves).
     pub(crate) fn leaves(&self, from: u64, to: u64) -> Vec<u8> {
         let Ok(committed) = self.shared.committed.read() else {
             return Vec::new();
         };
+        let to = to.min(committed.head.head().size);
         let mut out =
             Vec::with_capacity(usize::try_from(to.saturating_sub(from)).unwrap_or(0) * 32);
         for index in from..to {
@@ -454,7 +457,7 @@ async fn commit_batch(shared: &Shared, jobs: Vec<Job>) {
     let mut done = Vec::with_capacity(jobs.len());
     let mut rows = Vec::new();
     for job in jobs {
-        match run_job(shared, &mut tx, job.entries, job.write).await {
+        match run_job(shared, &mut tx, job.encoded, job.write).await {
             Ok((value, first, job_rows)) => {
                 rows.extend(job_rows);
                 done.push((job.reply, value, first));
@@ -533,17 +536,9 @@ fn truncate(shared: &Shared, size: u64) {
 async fn run_job(
     shared: &Shared,
     tx: &mut StoreTx,
-    entries: Vec<Entry>,
+    encoded: Vec<Vec<u8>>,
     write: Option<Write>,
 ) -> Result<(Box<dyn Any + Send>, u64, Vec<AuditAppend>), AppendError> {
-    let mut encoded = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        encoded.push(
-            entry
-                .encode()
-                .map_err(|e| AppendError::Log(format!("entry {}: {e}", entry.event)))?,
-        );
-    }
     let log_error = |e: StoreError| AppendError::Log(crate::error::chain(&e));
     let value = match write {
         Some(write) => {
@@ -607,7 +602,7 @@ async fn finish(
             .committed
             .read()
             .map_err(|_| ("audit state poisoned".to_owned(), false))?;
-        sign(&committed.tree, &shared.origin, &shared.key).map_err(|e| (e.to_string(), false))?
+        sign(&committed.tree, &shared.note_key, &shared.key).map_err(|e| (e.to_string(), false))?
     };
     if let Some(last) = rows.last_mut() {
         last.head = Some(head.to_note());
@@ -631,6 +626,44 @@ async fn finish(
     Ok(Arc::new(head))
 }
 
+/// The canonical encodings of `entries`, each detail shortened to what an
+/// entry can hold: a detail is free text for humans (often an error message
+/// naming custodians), and a long one must not keep a change out of the log.
+fn encode(entries: &[Entry]) -> Result<Vec<Vec<u8>>, AppendError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let clipped;
+            let entry = match &entry.detail {
+                Some(detail) if detail.len() > MAX_DETAIL_LEN => {
+                    let mut shorter = entry.clone();
+                    shorter.detail = Some(clip(detail, MAX_DETAIL_LEN));
+                    clipped = shorter;
+                    &clipped
+                }
+                _ => entry,
+            };
+            entry
+                .encode()
+                .map_err(|e| AppendError::Log(format!("entry {}: {e}", entry.event)))
+        })
+        .collect()
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, ending in
+/// an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    const MARK: &str = "…";
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", text.get(..end).unwrap_or_default())
+}
+
 /// Store errors that belong to the state change, not the log: the caller
 /// reports them as it did before the log existed.
 fn is_state_error(e: &symbolon_store::Error) -> bool {
@@ -643,9 +676,10 @@ fn is_state_error(e: &symbolon_store::Error) -> bool {
     )
 }
 
+/// Signs the tree's current head; the log key's name is the origin.
 fn sign(
     tree: &Tree,
-    origin: &str,
+    note_key: &NoteKey,
     key: &SigningKey,
 ) -> Result<SignedTreeHead, symbolon_audit::Error> {
     TreeHead {
@@ -653,7 +687,7 @@ fn sign(
         root_hash: tree.current_root(),
         timestamp_ms: now_ms(),
     }
-    .sign(origin, origin, key)
+    .sign(note_key.name(), note_key.name(), key)
 }
 
 /// An entry of `event` by `actor`, now.
@@ -691,11 +725,11 @@ mod tests {
             let log = Arc::clone(&log);
             tasks.push(tokio::spawn(async move {
                 let row = request(n);
-                log.append(vec![entry(EventKind::RequestCreated, "alice")], move |tx| {
+                log.append(&[entry(EventKind::RequestCreated, "alice")], move |tx| {
                     Box::pin(async move { tx.insert_request(&row).await })
                 })
                 .await
-                .map(|(_, head, index)| (head.head().size, index))
+                .map(|appended| (appended.head.head().size, appended.first))
             }));
         }
         let mut ok = 0;
@@ -728,7 +762,7 @@ mod tests {
         for _ in 0..20 {
             let log = Arc::clone(&log);
             tasks.push(tokio::spawn(async move {
-                log.record(vec![entry(EventKind::CustodianHealthy, "coordinator")])
+                log.record(&[entry(EventKind::CustodianHealthy, "coordinator")])
                     .await
             }));
         }
@@ -748,5 +782,27 @@ mod tests {
             &latest.head().root_hash,
         )
         .unwrap();
+    }
+
+    #[test]
+    fn clip_cuts_at_a_character_boundary() {
+        assert_eq!(clip("short", 10), "short");
+        let cut = clip("ééééé", 6);
+        assert!(cut.len() <= 6, "{cut}");
+        assert_eq!(cut, "é…");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_detail_is_shortened_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db")).await.unwrap();
+        let log = AuditLog::open(dir.path(), store.clone()).await.unwrap();
+        let mut long = entry(EventKind::RequestRefused, "alice");
+        long.detail = Some("x".repeat(3 * MAX_DETAIL_LEN));
+        log.record(&[long]).await.unwrap();
+        let stored = Entry::decode(&store.audit_entries(0, 1).await.unwrap()[0].entry).unwrap();
+        let detail = stored.detail.unwrap();
+        assert!(detail.len() <= MAX_DETAIL_LEN);
+        assert!(detail.ends_with('…'));
     }
 }

@@ -23,7 +23,7 @@ mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -35,6 +35,7 @@ use symbolon_store::Store;
 use symbolon_transport::Role;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
 
 use crate::state::{AppState, Custodian, HealthPolicy};
 
@@ -99,28 +100,39 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
         .clone()
 }
 
-fn load_or_create_identity(dir: &Path) -> Result<Identity, Error> {
-    let path = dir.join("identity.key");
+/// The text of the secret file `dir/name`, created (mode 0600) from
+/// `create` if there is none. Never replaces a file: if another process
+/// sharing the directory created one first, that one is read.
+pub(crate) fn load_or_create_secret(
+    dir: &Path,
+    name: &str,
+    create: impl FnOnce() -> Zeroizing<String>,
+) -> Result<(PathBuf, Zeroizing<String>), Error> {
+    let path = dir.join(name);
     if !path.exists() {
-        let identity = Identity::generate(&mut rand::rng());
-        // Refuse rather than replace: if another coordinator sharing this
-        // directory created one first, read and use that one below.
+        let text = create();
         match symbolon_transport::write_atomically(
             &path,
-            identity.to_armored().as_bytes(),
+            text.as_bytes(),
             0o600,
             symbolon_transport::Existing::Refuse,
         ) {
-            Ok(()) => return Ok(identity),
+            Ok(()) => return Ok((path, text)),
             Err(symbolon_transport::Error::Exists { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    let text =
-        zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| Error::DataDir {
-            path: path.clone(),
-            reason: format!("cannot read: {e}"),
-        })?);
+    let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| Error::DataDir {
+        path: path.clone(),
+        reason: format!("cannot read: {e}"),
+    })?);
+    Ok((path, text))
+}
+
+fn load_or_create_identity(dir: &Path) -> Result<Identity, Error> {
+    let (path, text) = load_or_create_secret(dir, "identity.key", || {
+        Identity::generate(&mut rand::rng()).to_armored()
+    })?;
     Identity::from_armored(&text).map_err(|source| Error::Identity { path, source })
 }
 
@@ -313,13 +325,13 @@ pub mod bench_support {
                         created_at: 1_700_000_000_000,
                     };
                     if with_requests {
-                        log.append(vec![entry], move |tx| {
+                        log.append(&[entry], move |tx| {
                             Box::pin(async move { tx.insert_request(&row).await })
                         })
                         .await
                         .expect("append");
                     } else {
-                        log.record(vec![entry]).await.expect("append");
+                        log.record(&[entry]).await.expect("append");
                     }
                     n += appenders;
                 }

@@ -37,7 +37,7 @@ pub(crate) async fn run(state: Arc<AppState>) {
                 let mut entry = audit::entry(event, "coordinator");
                 entry.custodians = vec![c.id.clone()];
                 entry.detail = Some(format!("silent for {} ms", c.silent_for(now)));
-                if let Err(e) = state.audit.record(vec![entry]).await {
+                if let Err(e) = state.audit.record(&[entry]).await {
                     // Health is derived from heartbeat times, so nothing
                     // else changes here; note the failure and try again on
                     // the next tick.

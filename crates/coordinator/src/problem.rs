@@ -164,54 +164,41 @@ pub(crate) async fn method_not_allowed(
     )
 }
 
-/// `axum::extract::Query` whose rejections are 400 problem documents.
-pub(crate) struct ApiQuery<T>(pub(crate) T);
+/// A wrapper around an axum extractor of request parts whose rejections
+/// are 400 problem documents of `kind` (the rejection's own text as the
+/// detail).
+macro_rules! problem_extractor {
+    ($(#[$doc:meta])* $name:ident, $inner:ident, $kind:literal, $title:literal) => {
+        $(#[$doc])*
+        pub(crate) struct $name<T>(pub(crate) T);
 
-impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<S, T> axum::extract::FromRequestParts<S> for $name<T>
+        where
+            T: serde::de::DeserializeOwned + Send,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-query",
-                "Bad query string",
-                rejection.body_text(),
-            )),
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                axum::extract::$inner::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::$inner(value)| Self(value))
+                    .map_err(|rejection| {
+                        ApiError::new(StatusCode::BAD_REQUEST, $kind, $title, rejection.body_text())
+                    })
+            }
         }
-    }
+    };
 }
 
-/// `axum::extract::Path` whose rejections are 400 problem documents.
-pub(crate) struct ApiPath<T>(pub(crate) T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-path",
-                "Bad path parameter",
-                rejection.body_text(),
-            )),
-        }
-    }
-}
+problem_extractor!(
+    /// `axum::extract::Query` whose rejections are 400 problem documents.
+    ApiQuery, Query, "bad-query", "Bad query string"
+);
+problem_extractor!(
+    /// `axum::extract::Path` whose rejections are 400 problem documents.
+    ApiPath, Path, "bad-path", "Bad path parameter"
+);

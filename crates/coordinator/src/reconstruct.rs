@@ -247,21 +247,12 @@ async fn fetch_inner(
         .await
         .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
         .map_err(|e| describe_send_error(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        let body = tokio::time::timeout(timeout, response.bytes())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let problem = serde_json::from_slice::<symbolon_proto::Problem>(&body).ok();
-        if problem.as_ref().is_some_and(|p| p.kind == BEHIND_KIND) {
+    if !response.status().is_success() {
+        let (problem, refusal) = refusal(response, timeout).await;
+        if problem.is_some_and(|p| p.kind == BEHIND_KIND) {
             return Err(Failure::Behind);
         }
-        let detail = problem
-            .map(|p| p.one_line())
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        return Err(format!("refused with {status}: {detail}").into());
+        return Err(refusal.into());
     }
     let body = tokio::time::timeout(timeout, response.bytes())
         .await
@@ -313,6 +304,26 @@ async fn fetch_inner(
         .map_err(|e| Failure::Other(format!("unusable share: {e}")))
 }
 
+/// A custodian's refusal: its problem document, if it sent one, and a
+/// line saying what it was ("refused with STATUS: detail").
+async fn refusal(
+    response: reqwest::Response,
+    timeout: Duration,
+) -> (Option<symbolon_proto::Problem>, String) {
+    let status = response.status();
+    let body = tokio::time::timeout(timeout, response.bytes())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let problem = serde_json::from_slice::<symbolon_proto::Problem>(&body).ok();
+    let detail = problem
+        .as_ref()
+        .map(symbolon_proto::Problem::one_line)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+    (problem, format!("refused with {status}: {detail}"))
+}
+
 /// Sends a custodian far behind the log the leaf hashes it lacks, in
 /// chunks of at most [`MAX_LEAVES_PER_REQUEST`], each up to a signed head
 /// stored in the log, until it is close enough to `target` to take the
@@ -350,10 +361,8 @@ async fn catch_up(
             .map_err(|_| format!("audit sync timed out after {} ms", timeout.as_millis()))?
             .map_err(|e| describe_send_error(&e))?;
         if !response.status().is_success() {
-            return Err(format!(
-                "refused the audit log's leaf hashes with {}",
-                response.status()
-            ));
+            let (_, refusal) = refusal(response, timeout).await;
+            return Err(format!("audit sync {refusal}"));
         }
         let synced: AuditSynced = response
             .json()

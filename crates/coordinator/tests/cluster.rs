@@ -697,6 +697,13 @@ async fn every_change_is_in_the_audit_log_and_custodians_witness_it() {
     assert_eq!(status, 400);
     let (status, _) = cluster.get("/v1/audit/entries/999999").await;
     assert_eq!(status, 404);
+    let (status, _) = cluster.get("/v1/audit/entries/18446744073709551615").await;
+    assert_eq!(status, 404);
+    let (status, past_end) = cluster
+        .get("/v1/audit/entries?start=18446744073709551615")
+        .await;
+    assert_eq!(status, 200, "{past_end}");
+    assert_eq!(past_end["entries"].as_array().unwrap().len(), 0);
 
     // The custodians that released shares cosigned the request's head.
     let witnessed = SignedTreeHead::parse(head["witnessed"].as_str().unwrap()).unwrap();

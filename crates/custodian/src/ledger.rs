@@ -224,36 +224,21 @@ impl Ledger {
         check_entry(&entry, statement).map_err(LogRefusal::NotIncluded)?;
 
         let mut guard = self.lock();
+        let accepted =
+            match self.accept_and_save(&mut guard, &head, evidence.first_leaf, &evidence.leaves) {
+                Ok(accepted) => accepted,
+                Err(refusal) => {
+                    if guard.is_none() {
+                        drop(guard);
+                        self.reload();
+                    }
+                    return Err(refusal);
+                }
+            };
         let witness = guard.as_mut().ok_or(LogRefusal::NotPinned)?;
-        let accepted = witness
-            .accept(&head, evidence.first_leaf, &evidence.leaves)
-            .map_err(|e| match e {
-                symbolon_audit::Error::LeavesGap { .. } => LogRefusal::Behind(e),
-                other => LogRefusal::Log(other),
-            })?;
         witness
             .check_inclusion(&accepted.head, evidence.index, &evidence.entry, &proof)
             .map_err(|e| LogRefusal::NotIncluded(e.to_string()))?;
-        if witness.size() > accepted.previous_size {
-            let mut new = Vec::with_capacity(
-                usize::try_from(witness.size() - accepted.previous_size).unwrap_or(0) * HASH_LEN,
-            );
-            for index in accepted.previous_size..witness.size() {
-                if let Some(leaf) = witness.leaf(index) {
-                    new.extend_from_slice(leaf.as_bytes());
-                }
-            }
-            if let Err(e) = self.append_leaves(&new) {
-                // Keep memory and disk in step: forget what was not saved.
-                *guard = None;
-                tracing::error!(error = %e, "cannot save audit leaf hashes; reloading");
-                drop(guard);
-                self.reload();
-                return Err(LogRefusal::NotIncluded(
-                    "the custodian could not save the log's leaf hashes".to_owned(),
-                ));
-            }
-        }
         if accepted.newest
             && self.head_save_due()
             && let Err(e) = replace(&self.dir.join(HEAD_FILE), evidence.head.as_bytes())
@@ -277,26 +262,45 @@ impl Ledger {
     pub(crate) fn sync(&self, head: &str, first: u64, leaves: &[u8]) -> Result<u64, LogRefusal> {
         let head = SignedTreeHead::parse(head).map_err(LogRefusal::Log)?;
         let mut guard = self.lock();
-        let witness = guard.as_mut().ok_or(LogRefusal::NotPinned)?;
-        let accepted = witness.accept(&head, first, leaves).map_err(|e| match e {
+        let result = self.accept_and_save(&mut guard, &head, first, leaves);
+        let size = guard.as_ref().map_or(0, Witness::size);
+        if guard.is_none() {
+            drop(guard);
+            self.reload();
+        }
+        result.map(|_| size)
+    }
+
+    /// Accepts `head` with the leaf hashes from `first` on and appends the
+    /// new ones to `audit/leaves`. If they cannot be saved the witness is
+    /// dropped (`*slot` becomes `None`) so that memory never runs ahead of
+    /// disk: the caller reloads it from the files once the lock is released.
+    fn accept_and_save(
+        &self,
+        slot: &mut Option<Witness>,
+        head: &SignedTreeHead,
+        first: u64,
+        leaves: &[u8],
+    ) -> Result<symbolon_audit::Accepted, LogRefusal> {
+        let witness = slot.as_mut().ok_or(LogRefusal::NotPinned)?;
+        let accepted = witness.accept(head, first, leaves).map_err(|e| match e {
             symbolon_audit::Error::LeavesGap { .. } => LogRefusal::Behind(e),
             other => LogRefusal::Log(other),
         })?;
-        let mut new = Vec::new();
-        for index in accepted.previous_size..witness.size() {
-            if let Some(leaf) = witness.leaf(index) {
-                new.extend_from_slice(leaf.as_bytes());
-            }
-        }
-        if !new.is_empty() && self.append_leaves(&new).is_err() {
-            *guard = None;
-            drop(guard);
-            self.reload();
+        let new: Vec<u8> = (accepted.previous_size..witness.size())
+            .filter_map(|index| witness.leaf(index))
+            .flat_map(|leaf| *leaf.as_bytes())
+            .collect();
+        if !new.is_empty()
+            && let Err(e) = self.append_leaves(&new)
+        {
+            tracing::error!(error = %e, "cannot save audit leaf hashes; reloading");
+            *slot = None;
             return Err(LogRefusal::NotIncluded(
                 "the custodian could not save the log's leaf hashes".to_owned(),
             ));
         }
-        Ok(witness.size())
+        Ok(accepted)
     }
 
     fn append_leaves(&self, bytes: &[u8]) -> std::io::Result<()> {

@@ -307,13 +307,17 @@ async fn delete_share(
 }
 
 /// `POST /v1/release`: the shard's plaintext sealed to the request's
-/// ephemeral key. No disk I/O and no lock held beyond the map lookup.
+/// ephemeral key, once the request is proven to be in the audit log (that
+/// check, which may append the log's new leaf hashes to disk, runs on the
+/// blocking pool).
 async fn release(
     AxumState(state): AxumState<Arc<State>>,
     body: Result<Json<ReleaseRequest>, JsonRejection>,
 ) -> Result<Json<ReleaseResponse>, ApiError> {
-    let Json(request) = body.map_err(|r| json_problem(&r))?;
-    let statement = &request.statement;
+    let Json(ReleaseRequest {
+        statement,
+        evidence,
+    }) = body.map_err(|r| json_problem(&r))?;
     if statement.op.is_empty() {
         return Err(ApiError::bad_request("the request names no operation"));
     }
@@ -339,22 +343,22 @@ async fn release(
     }
     // The request must be in the coordinator's audit log, in a log that
     // extends every log this custodian saw (DESIGN §4 step 4).
-    let witnessed = {
+    let (statement, witnessed) = {
         let state = Arc::clone(&state);
-        let request = request.clone();
         tokio::task::spawn_blocking(move || {
-            state.ledger.check(
-                &request.statement,
-                &request.evidence,
+            let checked = state.ledger.check(
+                &statement,
+                &evidence,
                 unix_now_ms(),
                 &state.id,
                 state.keys.attestation.expose_secret(),
-            )
+            );
+            (statement, checked)
         })
         .await
         .map_err(|_| ApiError::Internal("the audit check task failed".into()))?
-        .map_err(|refusal| ApiError::from(&refusal))?
     };
+    let witnessed = witnessed.map_err(|refusal| ApiError::from(&refusal))?;
     let request_id = statement.request_id.as_str();
     let context = ReleaseContext {
         request_id,

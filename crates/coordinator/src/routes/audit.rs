@@ -81,7 +81,12 @@ pub(crate) async fn entries(
         )));
     }
     let size = state.audit.latest().head().size;
-    let rows = state.store.audit_entries(page.start, limit).await?;
+    // Past the end (any start up to u64::MAX): an empty page, no query.
+    let rows = if page.start < size {
+        state.store.audit_entries(page.start, limit).await?
+    } else {
+        Vec::new()
+    };
     Ok(axum::Json(AuditEntries {
         entries: rows.into_iter().map(view).collect(),
         size,
@@ -98,6 +103,9 @@ pub(crate) async fn entry(
     ApiPath(index): ApiPath<u64>,
 ) -> Result<axum::Json<AuditEntryView>, ApiError> {
     require_client(&peer)?;
+    if index >= state.audit.latest().head().size {
+        return Err(ApiError::not_found("audit entry", &index.to_string()));
+    }
     let row = state
         .store
         .audit_entries(index, 1)

@@ -85,7 +85,7 @@ pub(crate) async fn register(
     ));
     let appended = state
         .audit
-        .append(vec![registered], move |tx| {
+        .append(&[registered], move |tx| {
             Box::pin(async move { tx.upsert_custodian(&row).await })
         })
         .await;

@@ -290,15 +290,21 @@ pub(crate) async fn create(
     distributed.key_version = Some(1);
     distributed.custodians = placements.iter().map(|p| p.custodian_id.clone()).collect();
     distributed.outcome = Some("acknowledged".to_owned());
+    let placement: Vec<PlacementInfo> = placements
+        .iter()
+        .map(|p| PlacementInfo {
+            index: u16::try_from(p.share_index).unwrap_or(0),
+            custodian: p.custodian_id.clone(),
+        })
+        .collect();
     let appended = state
         .audit
-        .append(vec![created, distributed], {
-            let (key, version, placements) = (key, version, placements.clone());
-            move |tx| Box::pin(async move { tx.create_key(&key, &version, &placements).await })
+        .append(&[created, distributed], move |tx| {
+            Box::pin(async move { tx.create_key(&key, &version, &placements).await })
         })
         .await;
     let row = match appended {
-        Ok((row, _, _)) => row,
+        Ok(appended) => appended.value,
         Err(e) => {
             withdraw(&state, &chosen, &key_id).await;
             return Err(match e {
@@ -312,13 +318,6 @@ pub(crate) async fn create(
     };
     metrics::counter!("symbolon_keys_created_total").increment(1);
     tracing::info!(key = %request.name, threshold = t, shares = n, by = %peer.name, "key created");
-    let placement = placements
-        .iter()
-        .map(|p| PlacementInfo {
-            index: u16::try_from(p.share_index).unwrap_or(0),
-            custodian: p.custodian_id.clone(),
-        })
-        .collect();
     Ok((
         StatusCode::CREATED,
         axum::Json(key_info_with(row, placement)?),

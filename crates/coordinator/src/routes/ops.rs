@@ -80,7 +80,6 @@ async fn with_key<T>(
     created.key_version = Some(version.version);
     created.request_digest = Some(statement.digest());
     created.detail = Some(format!("{op} request {request_id}"));
-    let encoded = created.encode().map_err(ApiError::internal)?;
     let row = NewRequest {
         id: request_id.clone(),
         key_id: key.id.clone(),
@@ -90,12 +89,14 @@ async fn with_key<T>(
         created_at: i64::try_from(created_at_ms).unwrap_or(i64::MAX),
     };
     // The request is in the log before any custodian hears of it.
-    let ((), head, index) = state
+    let appended = state
         .audit
-        .append(vec![created.clone()], move |tx| {
+        .append(std::slice::from_ref(&created), move |tx| {
             Box::pin(async move { tx.insert_request(&row).await })
         })
         .await?;
+    let (head, index) = (appended.head, appended.first);
+    let encoded = appended.encoded.into_iter().next().unwrap_or_default();
     let inclusion = state
         .audit
         .inclusion_proof(index, head.head().size)
@@ -181,7 +182,7 @@ async fn with_key<T>(
     completed.detail = detail.clone();
     let recorded = state
         .audit
-        .append(vec![completed], {
+        .append(&[completed], {
             let (request_id, custodians, detail) =
                 (request_id.clone(), custodians.clone(), detail.clone());
             move |tx| {
@@ -226,7 +227,7 @@ async fn refused(
         entry.key_id = key_id.map(str::to_owned);
         entry.outcome = Some("refused".to_owned());
         entry.detail = Some(format!("{op} on key {name:?}: {}", problem.one_line()));
-        if let Err(e) = state.audit.record(vec![entry]).await {
+        if let Err(e) = state.audit.record(&[entry]).await {
             tracing::error!(error = ?e, "could not log a refused request");
         }
     }
