@@ -718,7 +718,7 @@ mod tests {
         // Requests r0..r9 exist already, so every second append below
         // (even n) fails its state change with a conflict.
         for n in (0..10).step_by(2) {
-            store.insert_request(&request(n), &[]).await.unwrap();
+            store.insert_request(&request(n)).await.unwrap();
         }
         let mut tasks = Vec::new();
         for n in 0..10u64 {

@@ -23,28 +23,18 @@ const TASKS: u64 = 8;
 async fn pair(store: &Store, n: u64, custodians: &[String]) {
     let id = format!("req-{n:016x}");
     store
-        .insert_request(
-            &NewRequest {
-                id: id.clone(),
-                key_id: "0123456789abcdef0123456789abcdef".to_owned(),
-                version: 1,
-                op: "decrypt".to_owned(),
-                requester: "bench-client".to_owned(),
-                created_at: 1_700_000_000_000,
-            },
-            &[],
-        )
+        .insert_request(&NewRequest {
+            id: id.clone(),
+            key_id: "0123456789abcdef0123456789abcdef".to_owned(),
+            version: 1,
+            op: "decrypt".to_owned(),
+            requester: "bench-client".to_owned(),
+            created_at: 1_700_000_000_000,
+        })
         .await
         .unwrap();
     store
-        .complete_request(
-            &id,
-            1_700_000_000_003,
-            RequestOutcome::Ok,
-            custodians,
-            None,
-            &[],
-        )
+        .complete_request(&id, 1_700_000_000_003, RequestOutcome::Ok, custodians, None)
         .await
         .unwrap();
 }

@@ -3,7 +3,6 @@
 
 use sqlx::any::AnyRow;
 
-use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -123,8 +122,7 @@ impl CustodianRow {
 impl Store {
     /// Registers a custodian, or on re-registration (same id) updates its
     /// endpoint and labels, keeping `registered_at`, its heartbeat state
-    /// and its keys; appends `audit` in the same transaction. Returns the
-    /// stored row.
+    /// and its keys. Returns the stored row.
     ///
     /// # Errors
     ///
@@ -136,14 +134,9 @@ impl Store {
     /// A custodian cannot silently change its keys: a new attestation key
     /// would let whoever holds it forge heartbeats, a new recipient would
     /// redirect shards. Rotating them is an explicit, audited operation.
-    pub async fn upsert_custodian(
-        &self,
-        custodian: &NewCustodian,
-        audit: &[AuditAppend],
-    ) -> Result<CustodianRow> {
+    pub async fn upsert_custodian(&self, custodian: &NewCustodian) -> Result<CustodianRow> {
         let mut tx = self.begin().await?;
         let row = tx.upsert_custodian(custodian).await?;
-        tx.append_audit(audit).await?;
         tx.commit().await?;
         Ok(row)
     }

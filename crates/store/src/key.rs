@@ -11,7 +11,6 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
 
-use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result, db_kind};
 use crate::store::Store;
@@ -312,7 +311,7 @@ pub(crate) async fn insert_key(
 
 impl Store {
     /// Creates a key with version 1 and that version's placements, all in
-    /// one transaction with the `audit` entries: afterwards either everything is stored or nothing
+    /// one transaction: afterwards either everything is stored or nothing
     /// is. Returns the stored key.
     ///
     /// # Errors
@@ -329,11 +328,9 @@ impl Store {
         key: &NewKey,
         version: &NewKeyVersion,
         placements: &[NewPlacement],
-        audit: &[AuditAppend],
     ) -> Result<KeyRow> {
         let mut tx = self.begin().await?;
         let row = tx.create_key(key, version, placements).await?;
-        tx.append_audit(audit).await?;
         tx.commit().await?;
         tracing::debug!(key = %key.id, name = %key.name, "key created");
         Ok(row)

@@ -3,7 +3,6 @@
 
 use sqlx::any::AnyRow;
 
-use crate::audit::AuditAppend;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -93,22 +92,20 @@ impl RequestRow {
 }
 
 impl Store {
-    /// Records a new, in-flight request, and appends `audit` in the same
-    /// transaction (see [`StoreTx::insert_request`]).
+    /// Records a new, in-flight request, in a transaction of its own (see
+    /// [`StoreTx::insert_request`] to record it with other changes).
     ///
     /// # Errors
     ///
-    /// [`Error::Conflict`] (`"request"`) if a request with this id exists,
-    /// (`"audit entry"`) if an audit index is taken.
-    pub async fn insert_request(&self, request: &NewRequest, audit: &[AuditAppend]) -> Result<()> {
+    /// [`Error::Conflict`] (`"request"`) if a request with this id exists.
+    pub async fn insert_request(&self, request: &NewRequest) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.insert_request(request).await?;
-        tx.append_audit(audit).await?;
         tx.commit().await
     }
 
-    /// Completes an in-flight request, once, and appends `audit` in the
-    /// same transaction (see [`StoreTx::complete_request`]).
+    /// Completes an in-flight request, once, in a transaction of its own
+    /// (see [`StoreTx::complete_request`]).
     ///
     /// # Errors
     ///
@@ -122,12 +119,10 @@ impl Store {
         outcome: RequestOutcome,
         custodians: &[String],
         detail: Option<&str>,
-        audit: &[AuditAppend],
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.complete_request(id, at_ms, outcome, custodians, detail)
             .await?;
-        tx.append_audit(audit).await?;
         tx.commit().await
     }
 

@@ -275,18 +275,18 @@ async fn postgres_smoke() {
     again.close().await;
 
     for n in 1..=2 {
-        store.upsert_custodian(&custodian(n), &[]).await.unwrap();
+        store.upsert_custodian(&custodian(n)).await.unwrap();
     }
     let mut moved = custodian(1);
     moved.endpoint = "https://elsewhere:1".to_owned();
     assert_eq!(
-        store.upsert_custodian(&moved, &[]).await.unwrap().endpoint,
+        store.upsert_custodian(&moved).await.unwrap().endpoint,
         "https://elsewhere:1"
     );
     let mut rekeyed = custodian(1);
     rekeyed.attestation_key = [9; 32];
     assert!(matches!(
-        store.upsert_custodian(&rekeyed, &[]).await,
+        store.upsert_custodian(&rekeyed).await,
         Err(Error::Conflict {
             what: "custodian keys",
             ..
@@ -304,12 +304,12 @@ async fn postgres_smoke() {
         created_at: 2,
     };
     store
-        .create_key(&key("k1", "volume"), &version, &placements([1, 2]), &[])
+        .create_key(&key("k1", "volume"), &version, &placements([1, 2]))
         .await
         .unwrap();
     assert!(matches!(
         store
-            .create_key(&key("k2", "volume"), &version, &placements([1, 2]), &[])
+            .create_key(&key("k2", "volume"), &version, &placements([1, 2]))
             .await,
         Err(Error::Conflict {
             what: "key name",
@@ -318,7 +318,7 @@ async fn postgres_smoke() {
     ));
     assert!(matches!(
         store
-            .create_key(&key("k3", "other"), &version, &placements([1, 3]), &[])
+            .create_key(&key("k3", "other"), &version, &placements([1, 3]))
             .await,
         Err(Error::NotFound { what: "custodian", id }) if id == "c3"
     ));
@@ -334,26 +334,23 @@ async fn postgres_smoke() {
     assert_eq!(store.principal("alice").await.unwrap().last_seen, 5);
 
     store
-        .insert_request(
-            &NewRequest {
-                id: "r1".to_owned(),
-                key_id: "k1".to_owned(),
-                version: 1,
-                op: "decrypt".to_owned(),
-                requester: "alice".to_owned(),
-                created_at: 6,
-            },
-            &[],
-        )
+        .insert_request(&NewRequest {
+            id: "r1".to_owned(),
+            key_id: "k1".to_owned(),
+            version: 1,
+            op: "decrypt".to_owned(),
+            requester: "alice".to_owned(),
+            created_at: 6,
+        })
         .await
         .unwrap();
     store
-        .complete_request("r1", 7, RequestOutcome::Ok, &["c1".to_owned()], None, &[])
+        .complete_request("r1", 7, RequestOutcome::Ok, &["c1".to_owned()], None)
         .await
         .unwrap();
     assert!(matches!(
         store
-            .complete_request("r1", 8, RequestOutcome::Failed, &[], None, &[])
+            .complete_request("r1", 8, RequestOutcome::Failed, &[], None)
             .await,
         Err(Error::Conflict { .. })
     ));

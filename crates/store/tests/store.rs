@@ -64,10 +64,7 @@ fn new_custodian(n: u8) -> NewCustodian {
 }
 
 async fn register(store: &Store, n: u8) {
-    store
-        .upsert_custodian(&new_custodian(n), &[])
-        .await
-        .unwrap();
+    store.upsert_custodian(&new_custodian(n)).await.unwrap();
 }
 
 fn new_key(id: &str, name: &str) -> NewKey {
@@ -157,11 +154,7 @@ async fn in_memory_store_shares_one_database() {
 async fn custodians_register_and_list() {
     let f = fixture().await;
     for n in [3, 1, 2] {
-        let row = f
-            .store
-            .upsert_custodian(&new_custodian(n), &[])
-            .await
-            .unwrap();
+        let row = f.store.upsert_custodian(&new_custodian(n)).await.unwrap();
         assert_eq!(row.id, format!("c{n}"));
         assert_eq!(row.reported_shares, "[]");
         assert_eq!(row.last_seq, None);
@@ -210,7 +203,7 @@ async fn reregistration_with_same_keys_updates_endpoint_and_labels() {
     again.provider = "other".to_owned();
     again.kind = CustodianKind::Hsm;
     again.registered_at = 99_999;
-    let row = f.store.upsert_custodian(&again, &[]).await.unwrap();
+    let row = f.store.upsert_custodian(&again).await.unwrap();
 
     assert_eq!(row.endpoint, "https://10.0.0.9:7443");
     assert_eq!(row.region, "us-east");
@@ -240,7 +233,7 @@ async fn reregistration_with_other_keys_is_refused() {
 
     for attempt in [other_attestation, other_recipient] {
         assert!(matches!(
-            f.store.upsert_custodian(&attempt, &[]).await,
+            f.store.upsert_custodian(&attempt).await,
             Err(Error::Conflict { what: "custodian keys", id }) if id == "c1"
         ));
         assert_eq!(f.store.custodian("c1").await.unwrap(), before);
@@ -321,12 +314,7 @@ async fn create_key_and_read_it_back() {
     }
     let created = f
         .store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(7),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(7), &new_placements())
         .await
         .unwrap();
     assert_eq!(created.current_version, 1);
@@ -335,7 +323,7 @@ async fn create_key_and_read_it_back() {
     other.kind = KeyKind::Ed25519;
     other.distinct_label = None;
     f.store
-        .create_key(&other, &new_version(8), &new_placements()[..2], &[])
+        .create_key(&other, &new_version(8), &new_placements()[..2])
         .await
         .unwrap();
 
@@ -401,22 +389,12 @@ async fn taken_key_name_leaves_nothing_behind() {
         register(&f.store, n).await;
     }
     f.store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(1),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
         .await
         .unwrap();
     let err = f
         .store
-        .create_key(
-            &new_key("k2", "volume"),
-            &new_version(2),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k2", "volume"), &new_version(2), &new_placements())
         .await
         .unwrap_err();
     assert!(
@@ -443,12 +421,7 @@ async fn taken_key_name_leaves_nothing_behind() {
     // A taken id is a conflict too.
     let err = f
         .store
-        .create_key(
-            &new_key("k1", "other"),
-            &new_version(3),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "other"), &new_version(3), &new_placements())
         .await
         .unwrap_err();
     assert!(
@@ -468,12 +441,7 @@ async fn failed_placement_rolls_back_the_whole_key() {
     // key, its version and two placements were written.
     let err = f
         .store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(1),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
         .await
         .unwrap_err();
     assert!(
@@ -487,12 +455,7 @@ async fn failed_placement_rolls_back_the_whole_key() {
     // Once c3 exists, the same key goes in.
     register(&f.store, 3).await;
     f.store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(1),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
         .await
         .unwrap();
     assert_eq!(f.store.placements("k1", 1).await.unwrap().len(), 3);
@@ -512,9 +475,7 @@ async fn impossible_keys_are_refused_before_the_database() {
     zero.threshold = 0;
     for key in [too_high, zero] {
         assert!(matches!(
-            f.store
-                .create_key(&key, &new_version(1), &placements, &[])
-                .await,
+            f.store.create_key(&key, &new_version(1), &placements).await,
             Err(Error::InvalidInput {
                 what: "threshold",
                 ..
@@ -541,7 +502,7 @@ async fn impossible_keys_are_refused_before_the_database() {
     ] {
         let err = f
             .store
-            .create_key(&key, &new_version(1), &bad, &[])
+            .create_key(&key, &new_version(1), &bad)
             .await
             .unwrap_err();
         assert!(
@@ -596,16 +557,10 @@ async fn principals_are_touched() {
 async fn requests_complete_once() {
     let f = fixture().await;
     assert_eq!(f.store.count_requests().await.unwrap(), 0);
-    f.store
-        .insert_request(&new_request("r1"), &[])
-        .await
-        .unwrap();
-    f.store
-        .insert_request(&new_request("r2"), &[])
-        .await
-        .unwrap();
+    f.store.insert_request(&new_request("r1")).await.unwrap();
+    f.store.insert_request(&new_request("r2")).await.unwrap();
     assert!(matches!(
-        f.store.insert_request(&new_request("r1"), &[]).await,
+        f.store.insert_request(&new_request("r1")).await,
         Err(Error::Conflict { what: "request", id }) if id == "r1"
     ));
     assert_eq!(f.store.count_requests().await.unwrap(), 2);
@@ -623,18 +578,11 @@ async fn requests_complete_once() {
 
     let took_part = vec!["c1".to_owned(), "c3".to_owned()];
     f.store
-        .complete_request("r1", 9_010, RequestOutcome::Ok, &took_part, None, &[])
+        .complete_request("r1", 9_010, RequestOutcome::Ok, &took_part, None)
         .await
         .unwrap();
     f.store
-        .complete_request(
-            "r2",
-            9_020,
-            RequestOutcome::Refused,
-            &[],
-            Some("policy"),
-            &[],
-        )
+        .complete_request("r2", 9_020, RequestOutcome::Refused, &[], Some("policy"))
         .await
         .unwrap();
 
@@ -651,14 +599,14 @@ async fn requests_complete_once() {
     // The first completion stands.
     assert!(matches!(
         f.store
-            .complete_request("r1", 9_999, RequestOutcome::Failed, &[], Some("late"), &[])
+            .complete_request("r1", 9_999, RequestOutcome::Failed, &[], Some("late"))
             .await,
         Err(Error::Conflict { what: "request completion", id }) if id == "r1"
     ));
     assert_eq!(f.store.request("r1").await.unwrap(), done);
     assert!(matches!(
         f.store
-            .complete_request("r9", 1, RequestOutcome::Ok, &[], None, &[])
+            .complete_request("r9", 1, RequestOutcome::Ok, &[], None)
             .await,
         Err(Error::NotFound {
             what: "request",
@@ -685,19 +633,11 @@ async fn restart_loses_nothing() {
         .await
         .unwrap();
     f.store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(1),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
         .await
         .unwrap();
     f.store.touch_principal("alice", "admin", 10).await.unwrap();
-    f.store
-        .insert_request(&new_request("r1"), &[])
-        .await
-        .unwrap();
+    f.store.insert_request(&new_request("r1")).await.unwrap();
     f.store
         .complete_request(
             "r1",
@@ -705,14 +645,10 @@ async fn restart_loses_nothing() {
             RequestOutcome::Failed,
             &["c1".to_owned()],
             Some("timeout"),
-            &[],
         )
         .await
         .unwrap();
-    f.store
-        .insert_request(&new_request("r2"), &[])
-        .await
-        .unwrap();
+    f.store.insert_request(&new_request("r2")).await.unwrap();
 
     let custodians = f.store.custodians().await.unwrap();
     let keys = f.store.keys().await.unwrap();
@@ -739,7 +675,7 @@ async fn restart_loses_nothing() {
     ));
     // And the reopened store keeps working.
     store
-        .complete_request("r2", 9_002, RequestOutcome::Ok, &[], None, &[])
+        .complete_request("r2", 9_002, RequestOutcome::Ok, &[], None)
         .await
         .unwrap();
     store.close().await;
@@ -752,22 +688,11 @@ async fn corrupt_rows_are_errors_not_panics() {
         register(&f.store, n).await;
     }
     f.store
-        .create_key(
-            &new_key("k1", "volume"),
-            &new_version(1),
-            &new_placements(),
-            &[],
-        )
+        .create_key(&new_key("k1", "volume"), &new_version(1), &new_placements())
         .await
         .unwrap();
-    f.store
-        .insert_request(&new_request("r1"), &[])
-        .await
-        .unwrap();
-    f.store
-        .insert_request(&new_request("r2"), &[])
-        .await
-        .unwrap();
+    f.store.insert_request(&new_request("r1")).await.unwrap();
+    f.store.insert_request(&new_request("r2")).await.unwrap();
 
     let pool = raw(&f.path).await;
     for tamper in [
@@ -832,16 +757,9 @@ async fn concurrent_inserts_all_land() {
             tokio::spawn(async move {
                 for i in 0..50 {
                     let id = format!("t{task}-{i}");
-                    store.insert_request(&new_request(&id), &[]).await.unwrap();
+                    store.insert_request(&new_request(&id)).await.unwrap();
                     store
-                        .complete_request(
-                            &id,
-                            10_000,
-                            RequestOutcome::Ok,
-                            &["c1".to_owned()],
-                            None,
-                            &[],
-                        )
+                        .complete_request(&id, 10_000, RequestOutcome::Ok, &["c1".to_owned()], None)
                         .await
                         .unwrap();
                     store
@@ -881,46 +799,48 @@ fn append(index: u64, head: Option<&str>) -> symbolon_store::AuditAppend {
 async fn audit_rows_commit_with_the_state_they_record() {
     let f = fixture().await;
     assert_eq!(f.store.audit_latest_head().await.unwrap(), None);
-    f.store
-        .insert_request(
-            &new_request("r1"),
-            &[append(0, None), append(1, Some("head 2"))],
-        )
+    let mut tx = f.store.begin().await.unwrap();
+    tx.insert_request(&new_request("r1")).await.unwrap();
+    tx.append_audit(&[append(0, None), append(1, None)])
         .await
         .unwrap();
-    // A taken index fails the whole transaction: the request is not stored.
-    let err = f
-        .store
-        .insert_request(&new_request("r2"), &[append(1, Some("head 2'"))])
-        .await
-        .unwrap_err();
+    tx.set_audit_head(1, "head 2").await.unwrap();
+    tx.commit().await.unwrap();
+    // A taken index fails the transaction: dropped, the request is gone too.
+    let mut tx = f.store.begin().await.unwrap();
+    tx.insert_request(&new_request("r2")).await.unwrap();
+    let err = tx.append_audit(&[append(1, None)]).await.unwrap_err();
     assert!(
         matches!(&err, Error::Conflict { what: "audit entry", id } if id == "1"),
         "{err:?}"
     );
+    drop(tx);
     assert!(matches!(
         f.store.request("r2").await,
         Err(Error::NotFound { .. })
     ));
-    // Completion and its entry are one transaction too.
-    let err = f
-        .store
-        .complete_request("r1", 5, RequestOutcome::Ok, &[], None, &[append(0, None)])
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
-    assert_eq!(f.store.request("r1").await.unwrap().outcome, None);
-    f.store
-        .complete_request(
-            "r1",
-            5,
-            RequestOutcome::Ok,
-            &[],
-            None,
-            &[append(2, Some("head 3"))],
-        )
+    // A step undone to its savepoint leaves the rest of the transaction.
+    let mut tx = f.store.begin().await.unwrap();
+    tx.savepoint().await.unwrap();
+    tx.insert_request(&new_request("r3")).await.unwrap();
+    tx.rollback_to_savepoint().await.unwrap();
+    tx.complete_request("r1", 5, RequestOutcome::Ok, &[], None)
         .await
         .unwrap();
+    tx.append_audit(&[append(2, Some("head 3"))]).await.unwrap();
+    assert!(matches!(
+        tx.set_audit_head(9, "nowhere").await,
+        Err(Error::NotFound { .. })
+    ));
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        f.store.request("r3").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        f.store.request("r1").await.unwrap().outcome,
+        Some(RequestOutcome::Ok)
+    );
     f.store
         .append_audit(&[append(3, Some("head 4"))])
         .await
