@@ -247,9 +247,7 @@ impl Membership {
             return Beat::Failed;
         };
         let state = &self.state;
-        let time_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let time_ms = crate::vault::unix_now_ms();
         let signed = Heartbeat {
             custodian_id: state.id.clone(),
             seq,

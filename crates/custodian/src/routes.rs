@@ -349,7 +349,7 @@ async fn release(
             let checked = state.ledger.check(
                 &statement,
                 &evidence,
-                unix_now_ms(),
+                vault::unix_now_ms(),
                 &state.id,
                 state.keys.attestation.expose_secret(),
             );
@@ -432,12 +432,6 @@ async fn audit_sync(
     .map_err(|_| ApiError::Internal("the audit sync task failed".into()))?
     .map_err(|refusal| ApiError::from(&refusal))?;
     Ok(Json(AuditSynced { witness_size }))
-}
-
-fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl From<&LogRefusal> for ApiError {

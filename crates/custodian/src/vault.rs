@@ -223,9 +223,14 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
 
 /// Now, Unix seconds.
 pub(crate) fn unix_now() -> u64 {
+    unix_now_ms() / 1000
+}
+
+/// Now, Unix milliseconds.
+pub(crate) fn unix_now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What storing a shard did.

@@ -18,6 +18,8 @@ use sha2::{Digest as _, Sha256};
 use symbolon_audit::Entry;
 use utoipa::ToSchema;
 
+use crate::encoding::put_str;
+
 /// The most entries one page of `GET /v1/audit/entries` returns.
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
 
@@ -207,12 +209,6 @@ impl RequestStatement {
     pub fn digest(&self) -> [u8; 32] {
         Sha256::digest(self.canonical_bytes()).into()
     }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(s.as_bytes().get(..usize::from(len)).unwrap_or(s.as_bytes()));
 }
 
 #[cfg(test)]

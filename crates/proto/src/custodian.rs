@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use crate::Error;
 use crate::audit::{AuditEvidence, RequestStatement};
+use crate::encoding::put_str;
 
 /// What kind of custodian holds shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -170,15 +171,6 @@ impl Heartbeat {
             signature,
         }
     }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    // Names and ids are at most 255 bytes; a longer string is cut at the
-    // length prefix's limit, which only makes its signature fail to match.
-    let bytes = s.as_bytes();
-    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
 }
 
 /// A heartbeat with its Ed25519 signature.

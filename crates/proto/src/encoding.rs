@@ -137,6 +137,17 @@ impl utoipa::PartialSchema for SecretData {
 
 impl utoipa::ToSchema for SecretData {}
 
+/// Appends `s` to a canonical encoding (signed or digested bytes): a
+/// big-endian `u16` length, then the bytes. A string longer than the prefix
+/// can say is cut at its limit; every string encoded here is a name or id
+/// far shorter, and a cut one only fails to match what its peer encodes.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
+}
+
 #[cfg(test)]
 mod tests {
     use super::SecretData;

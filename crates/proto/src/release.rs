@@ -22,6 +22,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::encoding::put_str;
 
 type Kem = X25519HkdfSha256;
 type PrivateKey = <Kem as hpke::Kem>::PrivateKey;
@@ -62,12 +63,6 @@ impl ReleaseContext<'_> {
         out.extend_from_slice(&self.index.to_be_bytes());
         out
     }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(s.as_bytes().get(..usize::from(len)).unwrap_or(s.as_bytes()));
 }
 
 /// A single-use X25519 key pair that released shares are sealed to.
