@@ -56,6 +56,31 @@ impl NodeHash {
         }
         out
     }
+
+    /// Parses [`NodeHash::to_hex`]'s form (either case); `None` unless it
+    /// is exactly 64 hexadecimal digits.
+    #[must_use]
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let digits = text.as_bytes();
+        if digits.len() != 2 * HASH_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; HASH_LEN];
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+            let [high, low] = pair else { return None };
+            *byte = (hex_value(*high)? << 4) | hex_value(*low)?;
+        }
+        Some(Self(bytes))
+    }
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 impl fmt::Debug for NodeHash {
@@ -141,5 +166,20 @@ mod tests {
             leaf_hash(b"").to_hex(),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_anything_else() {
+        let hash = leaf_hash(b"x");
+        assert_eq!(NodeHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(
+            NodeHash::from_hex(&hash.to_hex().to_uppercase()),
+            Some(hash)
+        );
+        let hex = hash.to_hex();
+        assert_eq!(NodeHash::from_hex(&hex[..62]), None);
+        assert_eq!(NodeHash::from_hex(&format!("{hex}00")), None);
+        assert_eq!(NodeHash::from_hex(&format!("g{}", &hex[1..])), None);
+        assert_eq!(NodeHash::from_hex(&format!("é{}", &hex[2..])), None);
     }
 }

@@ -9,8 +9,8 @@
 //! (never from leaf hashes someone else computed) and checks, as it goes:
 //!
 //! 1. the indexes are dense (`0, 1, 2, …`): a gap names the missing entry;
-//! 2. every entry decodes as a canonical [`Entry`] (decoding and encoding
-//!    again gives the same bytes);
+//! 2. every entry decodes as an [`Entry`] ([`Entry::decode`] accepts only
+//!    the one canonical encoding of an entry, so nothing is re-encoded);
 //! 3. every stored head is signed by the log key, is for this log (its
 //!    origin is the key's name), is for size `index + 1`, and its root is
 //!    the root recomputed from the entries. A root that differs names the
@@ -74,7 +74,7 @@ impl fmt::Display for HeadSource {
 #[non_exhaustive]
 pub enum ReplayError {
     /// An index was skipped: the entry at `index` is missing.
-    #[error("entry {index} is missing: the log goes from entry {} to entry {next}", .index.wrapping_sub(1))]
+    #[error("{}", missing_text(*.index, *.next))]
     Missing {
         /// The first missing index.
         index: u64,
@@ -96,12 +96,6 @@ pub enum ReplayError {
         index: u64,
         /// Why it does not decode.
         source: Error,
-    },
-    /// An entry decodes but is not in its canonical encoding.
-    #[error("entry {index} is not canonically encoded")]
-    NotCanonical {
-        /// The entry's index.
-        index: u64,
     },
     /// The head stored with an entry is not a well-formed signed note.
     #[error("the tree head stored with entry {index} is malformed: {source}")]
@@ -199,6 +193,15 @@ pub enum ReplayError {
     },
 }
 
+fn missing_text(index: u64, next: u64) -> String {
+    match index.checked_sub(1) {
+        None => format!("entry 0 is missing: the log starts at entry {next}"),
+        Some(last) => {
+            format!("entry {index} is missing: the log goes from entry {last} to entry {next}")
+        }
+    }
+}
+
 fn mismatch_text(first: u64, size: u64, head: &HeadSource) -> String {
     match size {
         0 => format!("{head} is for the empty log but its root is not the empty tree's root"),
@@ -223,7 +226,6 @@ impl ReplayError {
             Self::Missing { index, .. }
             | Self::OutOfOrder { index, .. }
             | Self::Undecodable { index, .. }
-            | Self::NotCanonical { index }
             | Self::HeadUnreadable { index, .. }
             | Self::HeadSize { index, .. }
             | Self::HeadSignature {
@@ -326,8 +328,8 @@ impl Replay {
     ///
     /// [`ReplayError::Missing`] if `index` skips entries,
     /// [`ReplayError::OutOfOrder`] if it repeats one,
-    /// [`ReplayError::Undecodable`] / [`ReplayError::NotCanonical`] for a
-    /// bad entry, [`ReplayError::HeadUnreadable`],
+    /// [`ReplayError::Undecodable`] for a bad entry,
+    /// [`ReplayError::HeadUnreadable`],
     /// [`ReplayError::HeadSignature`], [`ReplayError::HeadOrigin`],
     /// [`ReplayError::HeadSize`] for a bad stored head,
     /// [`ReplayError::Mismatch`] if the entries since the previous verified
@@ -362,11 +364,9 @@ impl Replay {
         if index < expected {
             return Err(ReplayError::OutOfOrder { index, expected });
         }
-        let entry =
-            Entry::decode(encoded).map_err(|source| ReplayError::Undecodable { index, source })?;
-        if entry.encode().ok().as_deref() != Some(encoded) {
-            return Err(ReplayError::NotCanonical { index });
-        }
+        // Decoding is the whole check: `Entry::decode` accepts exactly the
+        // canonical encodings, so the bytes hashed are the entry's one encoding.
+        Entry::decode(encoded).map_err(|source| ReplayError::Undecodable { index, source })?;
         self.tree.append(leaf_hash(encoded));
         let size = self.tree.size();
         if let Some(note) = head {
@@ -754,6 +754,16 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "entry 2 is missing: the log goes from entry 1 to entry 3"
+        );
+
+        // The first entry has no predecessor to name.
+        let mut log = self::log(&[1, 1]);
+        log.rows.remove(0);
+        let err = log.replay(None).unwrap_err();
+        assert_eq!(err, ReplayError::Missing { index: 0, next: 1 });
+        assert_eq!(
+            err.to_string(),
+            "entry 0 is missing: the log starts at entry 1"
         );
     }
 

@@ -591,11 +591,7 @@ fn hashes(proof: &Value) -> Vec<symbolon_audit::NodeHash> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| {
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(h.as_str().unwrap(), &mut bytes).unwrap();
-            symbolon_audit::NodeHash::from_bytes(bytes)
-        })
+        .map(|h| symbolon_audit::NodeHash::from_hex(h.as_str().unwrap()).unwrap())
         .collect()
 }
 

@@ -384,10 +384,8 @@ fn check_entry(entry: &Entry, statement: &RequestStatement) -> Result<(), String
 }
 
 fn parse_hash(hex_text: &str) -> Result<NodeHash, String> {
-    let mut bytes = [0u8; HASH_LEN];
-    hex::decode_to_slice(hex_text, &mut bytes)
-        .map_err(|_| format!("inclusion proof hash {hex_text:?} is not 64 hex characters"))?;
-    Ok(NodeHash::from_bytes(bytes))
+    NodeHash::from_hex(hex_text)
+        .ok_or_else(|| format!("inclusion proof hash {hex_text:?} is not 64 hex characters"))
 }
 
 /// Rebuilds the witness from its files.

@@ -21,7 +21,7 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use symbolon_audit::{
-    Entry, NodeHash, NoteKey, Replay, ReplayError, SignedTreeHead, TreeHead, leaf_hash,
+    Entry, HeadSource, NodeHash, NoteKey, Replay, ReplayError, SignedTreeHead, TreeHead, leaf_hash,
     verify_inclusion,
 };
 use symbolon_proto::audit::{
@@ -31,6 +31,7 @@ use time::OffsetDateTime;
 
 use super::args::ClientOpts;
 use super::client::Api;
+use crate::error::CliError;
 
 /// The `format` field of a proof file.
 const PROOF_FORMAT: &str = "symbolon-audit-inclusion-proof";
@@ -167,17 +168,6 @@ pub(crate) enum ProofError {
 pub(crate) enum AuditError {
     #[error(transparent)]
     Cluster(#[from] super::Error),
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Write(symbolon_transport::Error),
-    #[error("standard output: cannot write: {0}")]
-    Stdout(std::io::Error),
-    #[error("cannot encode JSON: {0}")]
-    Json(serde_json::Error),
     #[error(
         "--log-key {arg:?}: {source} (expected name+id+key, as `symbolon audit verify` prints it, or @FILE)"
     )]
@@ -240,6 +230,12 @@ impl From<ReplayError> for AuditError {
     }
 }
 
+impl From<CliError> for AuditError {
+    fn from(e: CliError) -> Self {
+        AuditError::Cluster(e.into())
+    }
+}
+
 /// A self-contained inclusion proof, as `prove` writes it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -282,7 +278,7 @@ fn parse_log_key(arg: &str) -> Result<NoteKey, AuditError> {
     let text = match arg.strip_prefix('@') {
         Some(path) => {
             let path = PathBuf::from(path);
-            std::fs::read_to_string(&path).map_err(|source| AuditError::Read { path, source })?
+            std::fs::read_to_string(&path).map_err(|source| super::Error::Read { path, source })?
         }
         None => arg.to_owned(),
     };
@@ -383,34 +379,46 @@ async fn print_page(
     if limit == 0 {
         return Ok(0);
     }
-    let page: AuditEntries = api
-        .get(&format!("/v1/audit/entries?start={next}&limit={limit}"))
-        .await?;
-    let mut out = std::io::stdout().lock();
+    let page = entries_page(api, *next, limit).await?;
+    let mut text = String::new();
     let mut printed = 0;
     for view in page.entries {
         if view.index < *next || end.is_some_and(|end| view.index >= end) {
             continue;
         }
         *next = view.index.saturating_add(1);
-        let line = if json {
-            entry_json(view)?
+        if json {
+            text.push_str(&entry_json(view)?);
         } else {
-            entry_line(view.index, &view.encoded)
-        };
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(AuditError::Stdout)?;
+            text.push_str(&entry_line(view.index, &view.encoded));
+        }
+        text.push('\n');
         printed += 1;
     }
+    print(&text)?;
     Ok(printed)
+}
+
+/// `GET /v1/audit/entries`, refusing a page longer than asked for.
+async fn entries_page(api: &Api, start: u64, limit: u64) -> Result<AuditEntries, AuditError> {
+    let page: AuditEntries = api
+        .get(&format!("/v1/audit/entries?start={start}&limit={limit}"))
+        .await?;
+    let len = page.entries.len() as u64;
+    if len > limit {
+        return Err(super::Error::BadAnswer {
+            reason: format!("asked for at most {limit} entries from {start}, got {len}"),
+        }
+        .into());
+    }
+    Ok(page)
 }
 
 /// The entry as one JSON line: the coordinator's view with the entry
 /// decoded here from its encoding.
 fn entry_json(mut view: AuditEntryView) -> Result<String, AuditError> {
     view.entry = Entry::decode(&view.encoded).ok();
-    serde_json::to_string(&view).map_err(AuditError::Json)
+    Ok(serde_json::to_string(&view).map_err(CliError::Json)?)
 }
 
 /// One human-readable line: index, time, event, actor, key/version,
@@ -513,7 +521,10 @@ async fn verify_async(args: &VerifyArgs) -> Result<(), AuditError> {
     let latest = parse_head(&head.note, "latest")?;
     let mut replay = Replay::new(log_key.clone(), since.as_ref()).map_err(|source| {
         match (&args.since, source) {
-            (Some(path), source @ ReplayError::HeadSignature { .. }) => AuditError::SavedHeadKey {
+            (
+                Some(path),
+                source @ (ReplayError::HeadSignature { .. } | ReplayError::HeadOrigin { .. }),
+            ) => AuditError::SavedHeadKey {
                 path: path.clone(),
                 key_source: if pinned {
                     "the key given with --log-key"
@@ -533,9 +544,7 @@ async fn verify_async(args: &VerifyArgs) -> Result<(), AuditError> {
     while replay.size() < target {
         let start = replay.size();
         let limit = (target - start).min(MAX_ENTRIES_PER_PAGE);
-        let page: AuditEntries = api
-            .get(&format!("/v1/audit/entries?start={start}&limit={limit}"))
-            .await?;
+        let page = entries_page(&api, start, limit).await?;
         for view in &page.entries {
             if view.index >= target {
                 break;
@@ -568,10 +577,28 @@ async fn verify_async(args: &VerifyArgs) -> Result<(), AuditError> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let valid = replay.check_witnessed(&witnessed, &keys, required)?;
-            Some((witnessed.head().size, valid, required, keys.len()))
+            Some(Witnessed {
+                size: witnessed.head().size,
+                valid,
+                required,
+                known: keys.len(),
+            })
         }
     };
     finish_verify(args, &report, &log_key, &latest, witnessed)
+}
+
+/// What `verify --witnesses` established about the witnessed head.
+#[derive(Debug, Serialize)]
+struct Witnessed {
+    /// The witnessed head's size.
+    size: u64,
+    /// Valid cosignatures by distinct known witnesses.
+    valid: usize,
+    /// Cosignatures required (`--witnesses`).
+    required: usize,
+    /// Witness keys the coordinator presents.
+    known: usize,
 }
 
 /// The most entries of one transaction `hint_culprits` asks proofs for.
@@ -587,7 +614,7 @@ async fn hint_culprits(api: &Api, log_key: &NoteKey, error: &ReplayError) {
     let ReplayError::Mismatch {
         first,
         size,
-        head: symbolon_audit::HeadSource::StoredWith { .. },
+        head: HeadSource::StoredWith { .. },
     } = *error
     else {
         return;
@@ -595,6 +622,9 @@ async fn hint_culprits(api: &Api, log_key: &NoteKey, error: &ReplayError) {
     if size.saturating_sub(first) < 2 || size - first > MAX_HINT_SPAN {
         return;
     }
+    // The proofs are all against the latest head: its signature is checked
+    // once, not once per entry.
+    let mut verified: Option<(String, TreeHead)> = None;
     let mut failing = Vec::new();
     for index in first..size {
         let Ok(proof) = api
@@ -603,9 +633,14 @@ async fn hint_culprits(api: &Api, log_key: &NoteKey, error: &ReplayError) {
         else {
             return;
         };
-        if proof.index != index
-            || check_inclusion(log_key, index, &proof.encoded, &proof.head, &proof.proof).is_err()
-        {
+        let head = match &verified {
+            Some((note, head)) if *note == proof.head => Ok(*head),
+            _ => verify_head(log_key, &proof.head)
+                .inspect(|head| verified = Some((proof.head.clone(), *head))),
+        };
+        let included =
+            head.and_then(|head| verify_path(&head, index, &proof.encoded, &proof.proof));
+        if proof.index != index || included.is_err() {
             failing.push(index.to_string());
         }
     }
@@ -622,16 +657,10 @@ fn finish_verify(
     report: &symbolon_audit::Report,
     log_key: &NoteKey,
     latest: &SignedTreeHead,
-    witnessed: Option<(u64, usize, usize, usize)>,
+    witnessed: Option<Witnessed>,
 ) -> Result<(), AuditError> {
     if let Some(path) = &args.save {
-        symbolon_transport::write_atomically(
-            path,
-            latest.to_note().as_bytes(),
-            0o644,
-            symbolon_transport::Existing::Replace,
-        )
-        .map_err(AuditError::Write)?;
+        write_public(path, &latest.to_note())?;
     }
     if args.json {
         let head_json = |h: &TreeHead| {
@@ -648,9 +677,7 @@ fn finish_verify(
             "heads_checked": report.heads_checked,
             "latest": head_json(&report.latest),
             "since": report.since.as_ref().map(head_json),
-            "witnessed": witnessed.map(|(size, valid, required, known)| json!({
-                "size": size, "valid": valid, "required": required, "known": known,
-            })),
+            "witnessed": witnessed,
             "log_key": log_key.to_vkey(),
             "saved": args.save.as_ref().map(|p| p.display().to_string()),
         }));
@@ -671,9 +698,10 @@ fn finish_verify(
             rfc3339(since.timestamp_ms)
         );
     }
-    if let Some((size, valid, required, known)) = witnessed {
+    if let Some(w) = witnessed {
         println!(
-            "witnessed head of size {size}: {valid} of {known} witnesses cosigned ({required} required)"
+            "witnessed head of size {}: {} of {} witnesses cosigned ({} required)",
+            w.size, w.valid, w.known, w.required
         );
     }
     println!("log key: {}", log_key.to_vkey());
@@ -688,7 +716,7 @@ fn finish_verify(
 }
 
 fn read_saved_head(path: &Path) -> Result<SignedTreeHead, AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Read {
+    let text = std::fs::read_to_string(path).map_err(|source| super::Error::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -699,11 +727,30 @@ fn read_saved_head(path: &Path) -> Result<SignedTreeHead, AuditError> {
 }
 
 fn print_json_line(value: &serde_json::Value) -> Result<(), AuditError> {
-    let text = serde_json::to_string(value).map_err(AuditError::Json)?;
+    let mut text = serde_json::to_string(value).map_err(CliError::Json)?;
+    text.push('\n');
+    print(&text)
+}
+
+/// Writes `text` to standard output and flushes it.
+fn print(text: &str) -> Result<(), AuditError> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(AuditError::Stdout)
+        .map_err(CliError::WriteStdout)?;
+    Ok(())
+}
+
+/// Replaces `path` atomically with `text` (public data: mode 0644).
+fn write_public(path: &Path, text: &str) -> Result<(), AuditError> {
+    symbolon_transport::write_atomically(
+        path,
+        text.as_bytes(),
+        0o644,
+        symbolon_transport::Existing::Replace,
+    )
+    .map_err(CliError::from)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- proofs
@@ -718,7 +765,16 @@ fn check_inclusion(
     head: &str,
     proof: &[String],
 ) -> Result<(TreeHead, Entry), ProofError> {
-    let signed = SignedTreeHead::parse(head).map_err(ProofError::HeadUnreadable)?;
+    let head = verify_head(log_key, head)?;
+    verify_path(&head, index, encoded, proof)?;
+    let entry =
+        Entry::decode(encoded).map_err(|source| ProofError::Undecodable { index, source })?;
+    Ok((head, entry))
+}
+
+/// Parses a signed tree head and checks the log's signature and origin on it.
+fn verify_head(log_key: &NoteKey, note: &str) -> Result<TreeHead, ProofError> {
+    let signed = SignedTreeHead::parse(note).map_err(ProofError::HeadUnreadable)?;
     let verified = *signed
         .verify(log_key)
         .map_err(|source| ProofError::HeadSignature {
@@ -731,31 +787,34 @@ fn check_inclusion(
             found: signed.origin().to_owned(),
         });
     }
+    Ok(verified)
+}
+
+/// Checks the audit path (hex hashes, deepest first) of entry `index`,
+/// hashed here from `encoded`, against a verified head.
+fn verify_path(
+    head: &TreeHead,
+    index: u64,
+    encoded: &[u8],
+    proof: &[String],
+) -> Result<(), ProofError> {
     let path = proof
         .iter()
         .enumerate()
-        .map(|(position, h)| {
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(h, &mut bytes)
-                .map(|()| NodeHash::from_bytes(bytes))
-                .map_err(|_| ProofError::ProofHash { position })
-        })
+        .map(|(position, h)| NodeHash::from_hex(h).ok_or(ProofError::ProofHash { position }))
         .collect::<Result<Vec<_>, _>>()?;
     verify_inclusion(
         &leaf_hash(encoded),
         index,
-        verified.size,
+        head.size,
         &path,
-        &verified.root_hash,
+        &head.root_hash,
     )
     .map_err(|source| ProofError::NotIncluded {
         index,
-        size: verified.size,
+        size: head.size,
         source,
-    })?;
-    let entry =
-        Entry::decode(encoded).map_err(|source| ProofError::Undecodable { index, source })?;
-    Ok((verified, entry))
+    })
 }
 
 fn prove(args: &ProveArgs) -> Result<(), AuditError> {
@@ -769,7 +828,6 @@ fn prove(args: &ProveArgs) -> Result<(), AuditError> {
             .await?;
         Ok::<_, AuditError>((proof, log_key))
     })?;
-    let context = || format!("the coordinator's inclusion proof for entry {}", args.entry);
     if proof.index != args.entry {
         return Err(AuditError::Cluster(super::Error::BadAnswer {
             reason: format!(
@@ -786,7 +844,7 @@ fn prove(args: &ProveArgs) -> Result<(), AuditError> {
         &proof.proof,
     )
     .map_err(|source| AuditError::Proof {
-        context: context(),
+        context: format!("the coordinator's inclusion proof for entry {}", args.entry),
         source,
     })?;
     let file = ProofFile {
@@ -799,17 +857,11 @@ fn prove(args: &ProveArgs) -> Result<(), AuditError> {
         head: proof.head,
         proof: proof.proof,
     };
-    let mut text = serde_json::to_string_pretty(&file).map_err(AuditError::Json)?;
+    let mut text = serde_json::to_string_pretty(&file).map_err(CliError::Json)?;
     text.push('\n');
     match &args.out {
         Some(path) => {
-            symbolon_transport::write_atomically(
-                path,
-                text.as_bytes(),
-                0o644,
-                symbolon_transport::Existing::Replace,
-            )
-            .map_err(AuditError::Write)?;
+            write_public(path, &text)?;
             eprintln!(
                 "entry {} is in the log at tree size {}; proof written to {}\ncheck it with: symbolon audit check-proof {} --log-key {}",
                 file.index,
@@ -819,12 +871,7 @@ fn prove(args: &ProveArgs) -> Result<(), AuditError> {
                 log_key.to_vkey()
             );
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(AuditError::Stdout)?;
-        }
+        None => print(&text)?,
     }
     Ok(())
 }
@@ -836,7 +883,7 @@ fn read_proof_file(path: &Path) -> Result<ProofFile, AuditError> {
         path: path.to_owned(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|source| AuditError::Read {
+    let bytes = std::fs::read(path).map_err(|source| super::Error::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -868,11 +915,11 @@ fn read_proof_file(path: &Path) -> Result<ProofFile, AuditError> {
 }
 
 fn check_proof(args: &CheckProofArgs) -> Result<(), AuditError> {
-    let file = read_proof_file(&args.file)?;
     let Some(arg) = &args.log_key else {
         return Err(AuditError::NoLogKey);
     };
     let log_key = parse_log_key(arg)?;
+    let file = read_proof_file(&args.file)?;
     let context = || args.file.display().to_string();
     let (head, entry) =
         check_inclusion(&log_key, file.index, &file.encoded, &file.head, &file.proof).map_err(
