@@ -38,42 +38,34 @@ fn frost(c: &mut Criterion) {
         let package = ed25519::SigningPackage::new(MESSAGE, &commitments).unwrap();
         (nonces, package)
     };
+    let round_two = |nonces: Vec<ed25519::SigningNonces>, package: &ed25519::SigningPackage| {
+        signers
+            .iter()
+            .zip(nonces)
+            .map(|(s, n)| (s.index(), ed25519::sign(s, n, package).unwrap()))
+            .collect::<BTreeMap<u16, ed25519::SignatureShare>>()
+    };
 
     let mut group_bench = c.benchmark_group("frost-ed25519 3-of-5");
     group_bench.bench_function("full sign (3 commit + 3 sign + aggregate)", |b| {
         b.iter(|| {
             let (nonces, package) = round_one(&mut rng);
-            let sig_shares: BTreeMap<u16, ed25519::SignatureShare> = signers
-                .iter()
-                .zip(nonces)
-                .map(|(s, n)| (s.index(), ed25519::sign(s, n, &package).unwrap()))
-                .collect();
+            let sig_shares = round_two(nonces, &package);
             black_box(ed25519::aggregate(&package, &sig_shares, &group).unwrap())
         });
     });
     group_bench.bench_function("sign share", |b| {
         b.iter_batched(
             || {
-                let (n, c) = ed25519::commit(signers[0], &mut rng);
-                let mut commitments = BTreeMap::from([(1, c)]);
-                for s in &signers[1..] {
-                    commitments.insert(s.index(), ed25519::commit(s, &mut rng).1);
-                }
-                (
-                    n,
-                    ed25519::SigningPackage::new(MESSAGE, &commitments).unwrap(),
-                )
+                let (mut nonces, package) = round_one(&mut rng);
+                (nonces.swap_remove(0), package)
             },
             |(n, package)| black_box(ed25519::sign(signers[0], n, &package).unwrap()),
             BatchSize::SmallInput,
         );
     });
     let (nonces, package) = round_one(&mut rng);
-    let sig_shares: BTreeMap<u16, ed25519::SignatureShare> = signers
-        .iter()
-        .zip(nonces)
-        .map(|(s, n)| (s.index(), ed25519::sign(s, n, &package).unwrap()))
-        .collect();
+    let sig_shares = round_two(nonces, &package);
     group_bench.bench_function("aggregate (3 shares)", |b| {
         b.iter(|| black_box(ed25519::aggregate(&package, &sig_shares, &group).unwrap()));
     });

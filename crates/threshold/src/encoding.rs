@@ -152,6 +152,45 @@ pub(crate) fn encode_frost<C: Ciphersuite>(
     Zeroizing::new(result.unwrap_or_default())
 }
 
+/// A 32-byte point encoding from one of frost-core's serializers (both
+/// suites' elements are 32 bytes).
+pub(crate) fn frost_point_bytes<C: Ciphersuite>(
+    what: &'static str,
+    bytes: Result<Vec<u8>, frost_core::Error<C>>,
+) -> Result<[u8; 32], Error> {
+    bytes
+        .map_err(from_frost_decode(what))?
+        .try_into()
+        .map_err(|_| Error::InvalidPoint { what })
+}
+
+/// A canonical scalar (below the group order) from exactly 32 bytes, which
+/// may be secret: the copy made for decoding is wiped.
+pub(crate) fn decode_scalar(what: &'static str, bytes: &[u8]) -> Result<Scalar, Error> {
+    let mut array = Zeroizing::new([0u8; 32]);
+    if bytes.len() != array.len() {
+        return Err(Error::InvalidScalar { what });
+    }
+    array.copy_from_slice(bytes);
+    Option::from(Scalar::from_canonical_bytes(*array)).ok_or(Error::InvalidScalar { what })
+}
+
+/// Fills `out` with `fields`, in order (a fixed-layout encoding; the fields
+/// add up to `out.len()`).
+pub(crate) fn write_fields(out: &mut [u8], fields: &[&[u8]]) {
+    let mut rest = out;
+    for field in fields {
+        let Some((slot, tail)) = core::mem::take(&mut rest).split_at_mut_checked(field.len())
+        else {
+            debug_assert!(false, "fields longer than the encoding");
+            return;
+        };
+        slot.copy_from_slice(field);
+        rest = tail;
+    }
+    debug_assert!(rest.is_empty(), "fields shorter than the encoding");
+}
+
 /// A point with its canonical encoding, kept together so transcripts and
 /// encoders need not re-compress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,9 +296,7 @@ impl<'a> Reader<'a> {
 
     /// A canonical scalar (below the group order).
     pub(crate) fn scalar(&mut self) -> Result<Scalar, Error> {
-        let bytes = Zeroizing::new(self.array::<32>()?);
-        Option::from(Scalar::from_canonical_bytes(*bytes))
-            .ok_or(Error::InvalidScalar { what: self.what })
+        decode_scalar(self.what, self.take(32)?)
     }
 
     /// Everything left.
@@ -338,7 +375,14 @@ mod tests {
             })
         );
         let mut r = Reader::new("x", &[b'A', b'B', b'C', b'D', 1, 0xff], b"ABCD", 1).unwrap();
-        assert!(matches!(r.scalar(), Err(Error::Truncated { .. })));
+        assert_eq!(
+            r.scalar(),
+            Err(Error::Truncated {
+                what: "x",
+                len: 6,
+                min: 37
+            })
+        );
         let mut bad = vec![b'A', b'B', b'C', b'D', 1];
         bad.extend_from_slice(&[0xff; 32]);
         let mut r = Reader::new("x", &bad, b"ABCD", 1).unwrap();

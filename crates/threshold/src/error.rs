@@ -24,6 +24,14 @@ pub enum Error {
         /// Requested number of participants `n`.
         participants: u16,
     },
+    /// More participants than a key may have ([`crate::MAX_PARTICIPANTS`]).
+    #[error("{participants} participants; a key may have at most {max}")]
+    TooManyParticipants {
+        /// Requested (or decoded) number of participants.
+        participants: u16,
+        /// The limit.
+        max: u16,
+    },
     /// A participant index is 0 or above the number of participants.
     #[error("participant index {index} is invalid (must be 1..=n)")]
     InvalidIndex {

@@ -78,9 +78,7 @@ mod tests {
             extra in 0usize..4,
             x in 0u16..50,
         ) {
-            let coefficients: Vec<Scalar> = (0..t)
-                .map(|k| Scalar::hash_from_bytes_wide(&seed, k))
-                .collect();
+            let coefficients: Vec<Scalar> = (0..t).map(|k| scalar(&seed, k)).collect();
             let set: Vec<u16> = (1..=(t + extra) as u16).skip(extra).collect();
             let value: Scalar = set
                 .iter()
@@ -99,9 +97,7 @@ mod tests {
             victim in any::<prop::sample::Index>(),
         ) {
             let n = t + n_extra;
-            let coefficients: Vec<Scalar> = (0..usize::from(t))
-                .map(|k| Scalar::hash_from_bytes_wide(&seed, k))
-                .collect();
+            let coefficients: Vec<Scalar> = (0..usize::from(t)).map(|k| scalar(&seed, k)).collect();
             let key = RistrettoPoint::mul_base(&coefficients[0]);
             let mut shares: BTreeMap<u16, RistrettoPoint> = (1..=n)
                 .map(|i| (i, RistrettoPoint::mul_base(&eval(&coefficients, i))))
@@ -113,18 +109,13 @@ mod tests {
         }
     }
 
-    trait WideHash {
-        fn hash_from_bytes_wide(seed: &[u8; 32], k: usize) -> Scalar;
-    }
-
-    impl WideHash for Scalar {
-        fn hash_from_bytes_wide(seed: &[u8; 32], k: usize) -> Scalar {
-            use sha2::{Digest, Sha512};
-            let mut h = Sha512::new();
-            h.update(seed);
-            h.update(k.to_le_bytes());
-            Scalar::from_bytes_mod_order_wide(&h.finalize().into())
-        }
+    /// The `k`-th pseudorandom scalar from `seed`.
+    fn scalar(seed: &[u8; 32], k: usize) -> Scalar {
+        use sha2::{Digest, Sha512};
+        let mut h = Sha512::new();
+        h.update(seed);
+        h.update(k.to_le_bytes());
+        Scalar::from_bytes_mod_order_wide(&h.finalize().into())
     }
 
     #[test]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod dealer;
 pub mod dkg;
 pub mod ed25519;
 mod encoding;
@@ -10,3 +11,4 @@ mod rng;
 pub mod tdh2;
 
 pub use error::Error;
+pub use participant::MAX_PARTICIPANTS;

@@ -7,8 +7,21 @@ use frost_core::{Ciphersuite, Identifier};
 
 use crate::Error;
 
-/// Checks `2 <= threshold <= participants`.
+/// The most participants a key may have: a cluster has at most 255
+/// custodian slots per key (share indices are `1..=255`).
+pub const MAX_PARTICIPANTS: u16 = 255;
+
+/// Checks `2 <= threshold <= participants <= MAX_PARTICIPANTS`. Every
+/// dealer, DKG and key decoder goes through here, so a decoded key cannot
+/// make the Lagrange consistency check (quadratic in the threshold, linear
+/// in the participants) run for a long time.
 pub(crate) fn check_threshold(threshold: u16, participants: u16) -> Result<(), Error> {
+    if participants > MAX_PARTICIPANTS {
+        return Err(Error::TooManyParticipants {
+            participants,
+            max: MAX_PARTICIPANTS,
+        });
+    }
     if threshold < 2 || threshold > participants {
         return Err(Error::InvalidThreshold {
             threshold,
@@ -96,6 +109,20 @@ mod tests {
                 participants: 5
             })
         );
-        assert!(check_threshold(6, 5).is_err());
+        assert!(check_threshold(2, MAX_PARTICIPANTS).is_ok());
+        assert_eq!(
+            check_threshold(2, MAX_PARTICIPANTS + 1),
+            Err(Error::TooManyParticipants {
+                participants: MAX_PARTICIPANTS + 1,
+                max: MAX_PARTICIPANTS
+            })
+        );
+        assert_eq!(
+            check_threshold(6, 5),
+            Err(Error::InvalidThreshold {
+                threshold: 6,
+                participants: 5
+            })
+        );
     }
 }

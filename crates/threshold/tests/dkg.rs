@@ -151,13 +151,29 @@ fn frost_ristretto255_output_converts_to_tdh2_keys() {
         group.key_bytes().to_vec(),
         public.verifying_key().serialize().unwrap()
     );
-    let keys: Vec<tdh2::KeyShare> = shares
+    let packages: Vec<frost::keys::KeyPackage> = shares
         .into_values()
-        .map(|s| {
-            let package = frost::keys::KeyPackage::try_from(s).unwrap();
-            tdh2::KeyShare::from_frost_bytes(&package.serialize().unwrap()).unwrap()
-        })
+        .map(|s| frost::keys::KeyPackage::try_from(s).unwrap())
         .collect();
+    let keys: Vec<tdh2::KeyShare> = packages
+        .iter()
+        .map(|p| tdh2::KeyShare::from_frost_bytes(&p.serialize().unwrap()).unwrap())
+        .collect();
+    // A package listing another participant's verification share is refused.
+    let mismatched = frost::keys::KeyPackage::new(
+        *packages[0].identifier(),
+        *packages[0].signing_share(),
+        *packages[1].verifying_share(),
+        *packages[0].verifying_key(),
+        *packages[0].min_signers(),
+    );
+    assert_eq!(
+        tdh2::KeyShare::from_frost_bytes(&mismatched.serialize().unwrap()).err(),
+        Some(Error::Malformed {
+            what: "frost-ristretto255 key package",
+            reason: "verification share does not match the signing share"
+        })
+    );
     let mut r = rng(5);
     let ciphertext = tdh2::encrypt(&group, b"", b"frost keys", &mut r).unwrap();
     let parts = [
@@ -180,13 +196,13 @@ fn frost_ristretto255_output_converts_to_tdh2_keys() {
     .unwrap();
     let ed =
         frost_ed25519::keys::KeyPackage::try_from(ed_shares.into_values().next().unwrap()).unwrap();
-    assert!(matches!(
-        tdh2::KeyShare::from_frost_bytes(&ed.serialize().unwrap()),
-        Err(Error::Malformed {
-            reason: "encoded for another ciphersuite",
-            ..
+    assert_eq!(
+        tdh2::KeyShare::from_frost_bytes(&ed.serialize().unwrap()).err(),
+        Some(Error::Malformed {
+            what: "frost-ristretto255 key package",
+            reason: "encoded for another ciphersuite"
         })
-    ));
+    );
 }
 
 /// A participant that sends a secret share inconsistent with its round-1
@@ -347,7 +363,13 @@ fn dkg_state_round_trips_through_bytes() {
             extra: 1
         })
     );
-    assert!(Round1Package::<Ristretto255>::from_bytes(&bytes).is_err());
+    assert_eq!(
+        Round1Package::<Ristretto255>::from_bytes(&bytes).err(),
+        Some(Error::Malformed {
+            what: "round-1 package",
+            reason: "encoded for another ciphersuite"
+        })
+    );
     let secret = Round1Secret::<Ed25519>::from_bytes(&r1_secret_bytes)
         .unwrap()
         .to_bytes();

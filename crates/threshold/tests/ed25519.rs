@@ -305,10 +305,14 @@ fn nonce_batch_decoding_is_strict() {
             extra: 1
         })
     );
-    assert!(matches!(
-        NonceBatch::from_bytes(&bytes[..bytes.len() - 1]),
-        Err(Error::Truncated { .. })
-    ));
+    assert_eq!(
+        NonceBatch::from_bytes(&bytes[..bytes.len() - 1]).err(),
+        Some(Error::Truncated {
+            what: "nonce batch",
+            len: bytes.len() - 1,
+            min: bytes.len()
+        })
+    );
     // The same entry twice: count 2, entry 0 repeated.
     let entry_len = usize::from(u16::from_be_bytes([bytes[7], bytes[8]]));
     let entry = &bytes[7..9 + entry_len];
@@ -357,7 +361,9 @@ fn nonce_batch_decoding_is_strict() {
 #[test]
 fn encodings_round_trip() {
     let (group, dealt_shares) = ed25519::deal(2, 3, &mut rng(17)).unwrap();
-    let share = dealt_shares[0].clone_via_bytes();
+    let share = ed25519::DealtShare::from_bytes(&dealt_shares[0].to_bytes()).unwrap();
+    assert_eq!(share.index(), 1);
+    assert_eq!(share.to_bytes(), dealt_shares[0].to_bytes());
     let key_share = KeyShare::from_dealt(&share.to_bytes()).unwrap();
     assert_eq!(
         KeyShare::from_bytes(&key_share.to_bytes()).unwrap(),
@@ -391,16 +397,6 @@ fn encodings_round_trip() {
     );
 }
 
-trait CloneViaBytes {
-    fn clone_via_bytes(&self) -> Self;
-}
-
-impl CloneViaBytes for ed25519::DealtShare {
-    fn clone_via_bytes(&self) -> Self {
-        ed25519::DealtShare::from_bytes(&self.to_bytes()).unwrap()
-    }
-}
-
 #[test]
 fn malformed_encodings_are_refused_precisely() {
     let (group, shares) = dealt(2, 3, 19);
@@ -414,13 +410,30 @@ fn malformed_encodings_are_refused_precisely() {
             min: 5
         })
     );
-    assert!(matches!(
-        KeyShare::from_bytes(&key_bytes[..key_bytes.len() - 1]),
-        Err(Error::Malformed {
+    assert_eq!(
+        KeyShare::from_bytes(&key_bytes[..key_bytes.len() - 1]).err(),
+        Some(Error::Malformed {
             what: "ed25519 key share",
-            ..
+            reason: "invalid frost-core encoding (truncated, or a field out of range)"
         })
-    ));
+    );
+    // A key package whose verification share is another participant's.
+    let package = frost_ed25519::keys::KeyPackage::deserialize(&key_bytes).unwrap();
+    let other = frost_ed25519::keys::KeyPackage::deserialize(&shares[1].to_bytes()).unwrap();
+    let mismatched = frost_ed25519::keys::KeyPackage::new(
+        *package.identifier(),
+        *package.signing_share(),
+        *other.verifying_share(),
+        *package.verifying_key(),
+        *package.min_signers(),
+    );
+    assert_eq!(
+        KeyShare::from_bytes(&mismatched.serialize().unwrap()).err(),
+        Some(Error::Malformed {
+            what: "ed25519 key share",
+            reason: "verification share does not match the signing share"
+        })
+    );
     let mut trailing = key_bytes.clone();
     trailing.extend_from_slice(b"xx");
     assert_eq!(
@@ -535,10 +548,13 @@ fn inconsistent_group_key_is_refused() {
     );
     let without_threshold =
         frost_ed25519::keys::PublicKeyPackage::new(shares.clone(), *package.verifying_key(), None);
-    assert!(matches!(
-        GroupKey::from_bytes(&without_threshold.serialize().unwrap()),
-        Err(Error::Malformed { .. })
-    ));
+    assert_eq!(
+        GroupKey::from_bytes(&without_threshold.serialize().unwrap()).err(),
+        Some(Error::Malformed {
+            what: "ed25519 group key",
+            reason: "no threshold (a frost-core 2 package)"
+        })
+    );
     let too_high = frost_ed25519::keys::PublicKeyPackage::new(
         shares.clone(),
         *package.verifying_key(),
@@ -563,6 +579,9 @@ fn secrets_are_redacted() {
     };
     let (nonces, _) = ed25519::commit(&share, &mut rng(23));
     let (batch, _) = NonceBatch::generate(&share, 1, &mut rng(24));
+    // The batch's one entry follows its 9-byte header and entry length.
+    let stored = frost_ed25519::round1::SigningNonces::deserialize(&batch.to_bytes()[9..]).unwrap();
+    let nonce_hex = [stored.hiding().serialize(), stored.binding().serialize()].map(hex::encode);
     for shown in [
         format!("{share:?}"),
         format!("{:?}", dealt_shares[0]),
@@ -571,6 +590,9 @@ fn secrets_are_redacted() {
     ] {
         assert!(shown.contains("redacted"), "{shown}");
         assert!(!shown.contains(&secret_hex), "{shown}");
+        for nonce in &nonce_hex {
+            assert!(!shown.contains(nonce.as_str()), "{shown}");
+        }
     }
     assert!(format!("{group:?}").contains(&hex::encode(group.verifying_key_bytes())));
 }

@@ -7,6 +7,7 @@
     missing_docs
 )]
 
+use curve25519_dalek::ristretto::CompressedRistretto;
 use curve25519_dalek::{RistrettoPoint, Scalar};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -96,12 +97,21 @@ proptest! {
             GroupPublic::from_bytes(&smaller).err(),
             Some(Error::InconsistentGroupKey)
         );
-        // Interpolating the t − 1 points U_i at 0 gives some point, but not
-        // the K = x·U that t shares give.
+        // K = x·U, with x interpolated from all t secrets (test only).
+        let indices: Vec<u16> = shares.iter().map(KeyShare::index).collect();
+        let x: Scalar = shares
+            .iter()
+            .map(|s| lambda(&indices, s.index()) * s.expose_secret())
+            .sum();
+        prop_assert_eq!(RistrettoPoint::mul_base(&x).compress().to_bytes(), group.key_bytes());
+        let u = CompressedRistretto(ciphertext.to_bytes()[5..37].try_into().unwrap())
+            .decompress()
+            .unwrap();
+        // t shares interpolate to K; t − 1 interpolate to some other point.
         let all: Vec<&KeyShare> = shares.iter().collect();
         let full = partials(&all, &ciphertext, &mut r);
-        prop_assert_ne!(interpolate(&parts), interpolate(&full));
-        prop_assert_eq!(interpolate(&full), interpolate(&full[1..].iter().chain(&full[..1]).copied().collect::<Vec<_>>()));
+        prop_assert_eq!(interpolate(&full), x * u);
+        prop_assert_ne!(interpolate(&parts), x * u);
         // ...and the honest group needs t.
         let need = t;
         prop_assert_eq!(
@@ -111,6 +121,16 @@ proptest! {
     }
 }
 
+/// The Lagrange coefficient `λ_i(0)` over `indices`.
+fn lambda(indices: &[u16], i: u16) -> Scalar {
+    let xi = Scalar::from(i);
+    indices
+        .iter()
+        .filter(|&&j| j != i)
+        .map(|&j| Scalar::from(j) * (Scalar::from(j) - xi).invert())
+        .product()
+}
+
 /// `Σ λ_i(0)·U_i` over the shares' indices, from their encodings.
 fn interpolate(shares: &[DecryptionShare]) -> RistrettoPoint {
     let indices: Vec<u16> = shares.iter().map(DecryptionShare::index).collect();
@@ -118,17 +138,10 @@ fn interpolate(shares: &[DecryptionShare]) -> RistrettoPoint {
         .iter()
         .map(|share| {
             let bytes = share.to_bytes();
-            let u_i =
-                curve25519_dalek::ristretto::CompressedRistretto(bytes[7..39].try_into().unwrap())
-                    .decompress()
-                    .unwrap();
-            let i = Scalar::from(share.index());
-            let lambda: Scalar = indices
-                .iter()
-                .filter(|&&j| j != share.index())
-                .map(|&j| Scalar::from(j) * (Scalar::from(j) - i).invert())
-                .product();
-            u_i * lambda
+            let u_i = CompressedRistretto(bytes[7..39].try_into().unwrap())
+                .decompress()
+                .unwrap();
+            u_i * lambda(&indices, share.index())
         })
         .sum()
 }
@@ -505,10 +518,14 @@ fn malformed_encodings_are_refused_precisely() {
             participants: 3
         })
     );
-    assert!(matches!(
-        GroupPublic::from_bytes(&g[..g.len() - 1]),
-        Err(Error::Truncated { what: GP, .. })
-    ));
+    assert_eq!(
+        GroupPublic::from_bytes(&g[..g.len() - 1]).err(),
+        Some(Error::Truncated {
+            what: GP,
+            len: g.len() - 1,
+            min: g.len()
+        })
+    );
 }
 
 #[test]

@@ -3,20 +3,17 @@
 use std::collections::BTreeMap;
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use frost_core::keys::{
-    IdentifierList, KeyPackage, PublicKeyPackage, SecretShare, VerifyingShare, generate_with_dealer,
-};
+use frost_core::keys::{KeyPackage, PublicKeyPackage, SecretShare, VerifyingShare};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::Suite;
 use super::sign::Signature;
-use crate::encoding::{Hex, decode_frost, encode_frost};
-use crate::error::{from_frost, from_frost_decode};
+use crate::encoding::{Hex, decode_frost, encode_frost, frost_point_bytes};
+use crate::error::from_frost;
 use crate::participant::{check_threshold, decode_index, identifier};
-use crate::rng::Rng06;
-use crate::{Error, lagrange};
+use crate::{Error, dealer, lagrange};
 
 /// Generates a fresh Ed25519 key as a trusted dealer and splits it into
 /// `participants` shares, any `threshold` of which can sign (frost-core's
@@ -39,16 +36,8 @@ pub fn deal<R: CryptoRng + ?Sized>(
     participants: u16,
     rng: &mut R,
 ) -> Result<(GroupKey, Vec<DealtShare>), Error> {
-    check_threshold(threshold, participants)?;
-    let (shares, public) = generate_with_dealer::<Suite, _>(
-        participants,
-        threshold,
-        IdentifierList::Default,
-        &mut Rng06(rng),
-    )
-    .map_err(from_frost)?;
+    let (shares, public) = dealer::deal::<Suite, _>(threshold, participants, rng)?;
     let shares = shares
-        .into_values()
         .map(|inner| {
             let index = decode_index("dealt share", inner.identifier())?;
             Ok(DealtShare { index, inner })
@@ -118,6 +107,9 @@ impl DealtShare {
     }
 }
 
+/// What a [`KeyShare`] is called in decoding errors.
+const KEY_SHARE: &str = "ed25519 key share";
+
 /// A participant's long-lived signing key share: its secret signing share,
 /// its public verification share, the group's public key, its index and the
 /// threshold (frost-core's `KeyPackage`). Redacted under `Debug`, wiped on
@@ -145,27 +137,19 @@ impl KeyShare {
     }
 
     /// Converts frost-core's key package, checking that it is usable here.
+    /// frost-core derives the verification share from the signing share
+    /// (dealer and DKG alike); [`KeyShare::from_bytes`] checks that for
+    /// packages it did not build.
     pub(crate) fn from_frost(inner: KeyPackage<Suite>) -> Result<Self, Error> {
-        const WHAT: &str = "ed25519 key share";
-        let index = decode_index(WHAT, inner.identifier())?;
+        let index = decode_index(KEY_SHARE, inner.identifier())?;
         if *inner.min_signers() < 2 {
             return Err(Error::Malformed {
-                what: WHAT,
+                what: KEY_SHARE,
                 reason: "threshold below 2",
             });
         }
-        let verifying_share = point_bytes(WHAT, inner.verifying_share().serialize())?;
-        let expected = point_bytes(
-            WHAT,
-            VerifyingShare::<Suite>::from(*inner.signing_share()).serialize(),
-        )?;
-        if verifying_share != expected {
-            return Err(Error::Malformed {
-                what: WHAT,
-                reason: "verification share does not match the signing share",
-            });
-        }
-        let verifying_key = point_bytes(WHAT, inner.verifying_key().serialize())?;
+        let verifying_share = frost_point_bytes(KEY_SHARE, inner.verifying_share().serialize())?;
+        let verifying_key = frost_point_bytes(KEY_SHARE, inner.verifying_key().serialize())?;
         Ok(Self {
             index,
             verifying_key,
@@ -207,11 +191,17 @@ impl KeyShare {
     /// A decoding error naming `"ed25519 key share"`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let inner = decode_frost(
-            "ed25519 key share",
+            KEY_SHARE,
             bytes,
             KeyPackage::deserialize,
             KeyPackage::serialize,
         )?;
+        if *inner.verifying_share() != VerifyingShare::from(*inner.signing_share()) {
+            return Err(Error::Malformed {
+                what: KEY_SHARE,
+                reason: "verification share does not match the signing share",
+            });
+        }
         Self::from_frost(inner)
     }
 }
@@ -276,14 +266,14 @@ impl GroupKey {
             reason: "no threshold (a frost-core 2 package)",
         })?;
         check_threshold(threshold, participants)?;
-        let verifying_key = point_bytes(WHAT, inner.verifying_key().serialize())?;
+        let verifying_key = frost_point_bytes(WHAT, inner.verifying_key().serialize())?;
         let verifying_shares = inner
             .verifying_shares()
             .iter()
             .map(|(id, share)| {
                 Ok((
                     decode_index(WHAT, id)?,
-                    point_bytes(WHAT, share.serialize())?,
+                    frost_point_bytes(WHAT, share.serialize())?,
                 ))
             })
             .collect::<Result<BTreeMap<_, _>, Error>>()?;
@@ -391,17 +381,6 @@ impl core::fmt::Debug for GroupKey {
             .field("participants", &self.participants())
             .finish()
     }
-}
-
-/// A 32-byte point encoding from frost-core's serializer.
-fn point_bytes(
-    what: &'static str,
-    bytes: Result<Vec<u8>, frost_core::Error<Suite>>,
-) -> Result<[u8; 32], Error> {
-    bytes
-        .map_err(from_frost_decode(what))?
-        .try_into()
-        .map_err(|_| Error::InvalidPoint { what })
 }
 
 /// The frost identifier of participant `index` of this suite.

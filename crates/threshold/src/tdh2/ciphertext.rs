@@ -63,7 +63,9 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
     let u_bar = Point::new(G_BAR.point * *r);
     let shared = Zeroizing::new(y.point * *r);
     let cipher = cipher(&shared, y, &u, label)?;
-    let mut body = Zeroizing::new(plaintext.to_vec());
+    // Room for the tag, so appending it does not reallocate.
+    let mut body = Zeroizing::new(Vec::with_capacity(plaintext.len().saturating_add(TAG_LEN)));
+    body.extend_from_slice(plaintext);
     let tag = cipher
         .encrypt_inout_detached(
             &Nonce::default(),

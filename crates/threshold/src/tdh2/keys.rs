@@ -4,16 +4,17 @@
 use std::collections::BTreeMap;
 
 use curve25519_dalek::{RistrettoPoint, Scalar};
-use frost_core::keys::{IdentifierList, KeyPackage, PublicKeyPackage, generate_with_dealer};
+use frost_core::keys::{KeyPackage, PublicKeyPackage};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::encoding::{Hex, Point, Reader, decode_frost};
-use crate::error::{from_frost, from_frost_decode};
+use crate::encoding::{
+    Hex, Point, Reader, decode_frost, decode_scalar, frost_point_bytes, write_fields,
+};
+use crate::error::from_frost;
 use crate::participant::{check_threshold, decode_index};
-use crate::rng::Rng06;
-use crate::{Error, lagrange};
+use crate::{Error, dealer, lagrange};
 
 /// The frost-core ciphersuite whose DKG and dealer produce TDH2 keys.
 type Frost = frost_ristretto255::Ristretto255Sha512;
@@ -45,16 +46,8 @@ pub fn deal<R: CryptoRng + ?Sized>(
     participants: u16,
     rng: &mut R,
 ) -> Result<(GroupPublic, Vec<KeyShare>), Error> {
-    check_threshold(threshold, participants)?;
-    let (shares, public) = generate_with_dealer::<Frost, _>(
-        participants,
-        threshold,
-        IdentifierList::Default,
-        &mut Rng06(rng),
-    )
-    .map_err(from_frost)?;
+    let (shares, public) = dealer::deal::<Frost, _>(threshold, participants, rng)?;
     let shares = shares
-        .into_values()
         .map(|share| KeyShare::from_frost(&KeyPackage::try_from(share).map_err(from_frost)?))
         .collect::<Result<_, _>>()?;
     Ok((GroupPublic::from_frost(&public)?, shares))
@@ -74,7 +67,7 @@ pub struct KeyShare {
 
 impl KeyShare {
     /// Builds a share, rejecting index 0, thresholds below 2, a zero secret
-    /// and an identity group key.
+    /// and an identity group key (wiping `secret` if it refuses).
     fn new(
         what: &'static str,
         index: u16,
@@ -82,6 +75,7 @@ impl KeyShare {
         secret: Scalar,
         group: Point,
     ) -> Result<Self, Error> {
+        let secret = Zeroizing::new(secret);
         if index == 0 {
             return Err(Error::InvalidIndex { index });
         }
@@ -91,7 +85,7 @@ impl KeyShare {
                 reason: "threshold below 2",
             });
         }
-        if secret == Scalar::ZERO {
+        if *secret == Scalar::ZERO {
             return Err(Error::InvalidScalar { what });
         }
         if group.point == RistrettoPoint::default() {
@@ -101,7 +95,7 @@ impl KeyShare {
             index,
             threshold,
             verification: Point::new(RistrettoPoint::mul_base(&secret)),
-            secret,
+            secret: *secret,
             group,
         })
     }
@@ -110,14 +104,7 @@ impl KeyShare {
     pub(crate) fn from_frost(package: &KeyPackage<Frost>) -> Result<Self, Error> {
         const WHAT: &str = "frost-ristretto255 key package";
         let index = decode_index(WHAT, package.identifier())?;
-        let secret = Zeroizing::new(package.signing_share().serialize());
-        let secret: [u8; 32] = secret
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::InvalidScalar { what: WHAT })?;
-        let secret = Zeroizing::new(secret);
-        let secret = Option::from(Scalar::from_canonical_bytes(*secret))
-            .ok_or(Error::InvalidScalar { what: WHAT })?;
+        let secret = decode_scalar(WHAT, &Zeroizing::new(package.signing_share().serialize()))?;
         let group = frost_point(WHAT, package.verifying_key().serialize())?;
         let share = Self::new(WHAT, index, *package.min_signers(), secret, group)?;
         let listed = frost_point(WHAT, package.verifying_share().serialize())?;
@@ -176,23 +163,18 @@ impl KeyShare {
     /// Y` (scalars little-endian canonical, points ristretto255-compressed).
     pub fn to_bytes(&self) -> Zeroizing<[u8; KEY_SHARE_LEN]> {
         let mut out = Zeroizing::new([0u8; KEY_SHARE_LEN]);
-        let mut secret = self.secret.to_bytes();
-        let fields: [&[u8]; 6] = [
-            SHARE_MAGIC,
-            &[VERSION],
-            &self.index.to_be_bytes(),
-            &self.threshold.to_be_bytes(),
-            &secret,
-            &self.group.bytes,
-        ];
-        let mut at = 0;
-        for field in fields {
-            if let Some(slot) = out.get_mut(at..at + field.len()) {
-                slot.copy_from_slice(field);
-            }
-            at += field.len();
-        }
-        secret.zeroize();
+        let secret = Zeroizing::new(self.secret.to_bytes());
+        write_fields(
+            out.as_mut_slice(),
+            &[
+                SHARE_MAGIC,
+                &[VERSION],
+                &self.index.to_be_bytes(),
+                &self.threshold.to_be_bytes(),
+                secret.as_slice(),
+                &self.group.bytes,
+            ],
+        );
         out
     }
 
@@ -268,8 +250,8 @@ impl GroupPublic {
             reason: "too many participants",
         })?;
         check_threshold(threshold, participants)?;
-        if let Some(&index) = shares.keys().find(|&&i| i == 0) {
-            return Err(Error::InvalidIndex { index });
+        if shares.contains_key(&0) {
+            return Err(Error::InvalidIndex { index: 0 });
         }
         if key.point == RistrettoPoint::default() {
             return Err(Error::InvalidPoint { what });
@@ -429,9 +411,5 @@ fn frost_point(
     what: &'static str,
     bytes: Result<Vec<u8>, frost_core::Error<Frost>>,
 ) -> Result<Point, Error> {
-    let bytes: [u8; 32] = bytes
-        .map_err(from_frost_decode(what))?
-        .try_into()
-        .map_err(|_| Error::InvalidPoint { what })?;
-    Point::decode(what, bytes)
+    Point::decode(what, frost_point_bytes(what, bytes)?)
 }

@@ -136,13 +136,16 @@ mod tests {
 
     const DOMAIN: &[u8] = b"test";
 
+    /// `Ḡ` is part of the format: pinned, and neither the basepoint nor the
+    /// identity.
     #[test]
     fn second_generator_is_fixed_and_not_the_basepoint() {
-        assert_ne!(G_BAR.point, RistrettoPoint::mul_base(&Scalar::ONE));
         assert_eq!(
             hex::encode(G_BAR.bytes),
-            hex::encode(G_BAR.point.compress().as_bytes())
+            "b098346f884cc378f09f31c4053a06400326d7e029cb20aa38700b974edb6731"
         );
+        assert_ne!(G_BAR.point, RistrettoPoint::mul_base(&Scalar::ONE));
+        assert_ne!(G_BAR.point, RistrettoPoint::default());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::ciphertext::Ciphertext;
 use super::keys::{GroupPublic, KeyShare};
 use super::proof::Dleq;
-use crate::encoding::{Hex, Point, Reader};
+use crate::encoding::{Hex, Point, Reader, write_fields};
 use crate::{Error, lagrange};
 
 const MAGIC: &[u8; 4] = b"SYTD";
@@ -42,16 +42,16 @@ impl DecryptionShare {
     /// f`.
     pub fn to_bytes(&self) -> [u8; DECRYPTION_SHARE_LEN] {
         let mut out = [0u8; DECRYPTION_SHARE_LEN];
-        let index = self.index.to_be_bytes();
-        let proof = self.proof.to_bytes();
-        let fields: [&[u8]; 5] = [MAGIC, &[VERSION], &index, &self.u_i.bytes, &proof];
-        let mut at = 0;
-        for field in fields {
-            if let Some(slot) = out.get_mut(at..at + field.len()) {
-                slot.copy_from_slice(field);
-            }
-            at += field.len();
-        }
+        write_fields(
+            &mut out,
+            &[
+                MAGIC,
+                &[VERSION],
+                &self.index.to_be_bytes(),
+                &self.u_i.bytes,
+                &self.proof.to_bytes(),
+            ],
+        );
         out
     }
 
@@ -135,7 +135,8 @@ pub fn decrypt_share<R: CryptoRng + ?Sized>(
 }
 
 /// Checks one decryption share against the sender's verification share, as
-/// it arrives, so the coordinator can name a cheating custodian.
+/// it arrives, so the coordinator can name a cheating custodian (and ask
+/// another) before it has `t` shares. [`combine`] checks every share again.
 ///
 /// # Errors
 ///
