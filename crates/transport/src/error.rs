@@ -107,6 +107,12 @@ pub enum Error {
         /// The underlying error.
         source: rcgen::Error,
     },
+    /// A private key could not be PEM-encoded.
+    #[error("cannot PEM-encode the private key: {source}")]
+    PemEncode {
+        /// The encoder's error.
+        source: pem_rfc7468::Error,
+    },
     /// rustls refused the configuration.
     #[error("TLS configuration rejected: {source}")]
     Tls {
