@@ -56,9 +56,16 @@ pub struct Config {
     /// ms (hedging against one slow custodian).
     #[serde(default = "default_hedge")]
     pub hedge_after_ms: u64,
-    /// Extra custodians to ask beyond the threshold from the start.
+    /// Extra custodians to ask beyond the threshold from the start, when
+    /// rebuilding a `secret` key.
     #[serde(default)]
     pub extra_custodians: u16,
+    /// Extra custodians to ask beyond the threshold from the start for a
+    /// threshold decryption, so one slow custodian does not set the
+    /// latency (default 1: `t + 1` are asked, the first `t` valid answers
+    /// are used).
+    #[serde(default = "default_partial_extra")]
+    pub partial_extra_custodians: u16,
     /// Largest accepted request body, bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
@@ -70,6 +77,10 @@ fn default_heartbeat() -> u64 {
 fn default_custodian_timeout() -> u64 {
     2_000
 }
+fn default_partial_extra() -> u16 {
+    1
+}
+
 fn default_hedge() -> u64 {
     150
 }

@@ -13,6 +13,7 @@
 mod audit;
 mod config;
 mod error;
+mod fanout;
 mod locked;
 mod monitor;
 mod placement;
@@ -20,6 +21,7 @@ mod problem;
 mod reconstruct;
 mod routes;
 mod state;
+mod threshold;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -155,6 +157,14 @@ fn custodian_from_row(row: symbolon_store::CustodianRow) -> Option<Custodian> {
         last_heartbeat_ms: row.last_heartbeat_at.and_then(|v| u64::try_from(v).ok()),
         last_seq: row.last_seq.and_then(|v| u64::try_from(v).ok()),
         shares,
+        faults: u64::try_from(row.faults).unwrap_or(0),
+        last_fault: row.last_fault.map(|what| {
+            let at = row.last_fault_at.and_then(|t| u64::try_from(t).ok());
+            match at {
+                Some(at) => format!("{} {what}", state::rfc3339(at)),
+                None => what,
+            }
+        }),
     })
 }
 
@@ -230,6 +240,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         custodians: RwLock::new(custodians),
         keys: RwLock::new(HashMap::new()),
         principals_seen: RwLock::new(HashMap::new()),
+        nonces: threshold::NoncePool::default(),
         metrics: metrics_handle(),
     });
     let (stop, mut stopped) = watch::channel(false);

@@ -106,6 +106,8 @@ mod tests {
             last_heartbeat_ms: None,
             last_seq: None,
             shares: Vec::new(),
+            faults: 0,
+            last_fault: None,
         }
     }
 

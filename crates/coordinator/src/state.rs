@@ -44,6 +44,10 @@ pub(crate) struct Custodian {
     pub(crate) last_heartbeat_ms: Option<u64>,
     pub(crate) last_seq: Option<u64>,
     pub(crate) shares: Vec<ShareDigest>,
+    /// Bad partial results it sent.
+    pub(crate) faults: u64,
+    /// The last one: when (RFC 3339) and what.
+    pub(crate) last_fault: Option<String>,
 }
 
 /// Health thresholds.
@@ -88,6 +92,8 @@ impl Custodian {
             silent_for_ms: self.silent_for(now),
             last_seq: self.last_seq,
             shares: self.shares.len(),
+            faults: self.faults,
+            last_fault: self.last_fault.clone(),
         }
     }
 }
@@ -100,11 +106,48 @@ pub(crate) struct Slot {
     pub(crate) metadata: Metadata,
 }
 
+/// The public side of a threshold key version.
+#[derive(Debug)]
+pub(crate) enum Group {
+    /// FROST(Ed25519): the group key and verification shares.
+    Ed25519(symbolon_threshold::ed25519::GroupKey),
+    /// TDH2: the group key and verification shares.
+    Ristretto255(symbolon_threshold::tdh2::GroupPublic),
+}
+
+impl Group {
+    /// Decodes the stored public side of a key of `kind`.
+    pub(crate) fn decode(
+        kind: KeyKind,
+        bytes: &[u8],
+    ) -> Result<Option<Group>, symbolon_threshold::Error> {
+        Ok(match kind {
+            KeyKind::Secret => None,
+            KeyKind::Ed25519 => Some(Group::Ed25519(
+                symbolon_threshold::ed25519::GroupKey::from_bytes(bytes)?,
+            )),
+            KeyKind::Ristretto255 => Some(Group::Ristretto255(
+                symbolon_threshold::tdh2::GroupPublic::from_bytes(bytes)?,
+            )),
+        })
+    }
+
+    /// The group public key (what `KeyInfo::public_key` shows).
+    pub(crate) fn public_key(&self) -> [u8; 32] {
+        match self {
+            Group::Ed25519(group) => group.verifying_key_bytes(),
+            Group::Ristretto255(group) => group.key_bytes(),
+        }
+    }
+}
+
 /// A key version's placement.
 #[derive(Debug)]
 pub(crate) struct Version {
     pub(crate) version: u64,
     pub(crate) slots: Vec<Slot>,
+    /// The public side, for threshold kinds.
+    pub(crate) group: Option<Group>,
 }
 
 /// A key and the versions loaded so far.
@@ -130,6 +173,8 @@ pub(crate) struct AppState {
     pub(crate) custodians: RwLock<BTreeMap<String, Custodian>>,
     pub(crate) keys: RwLock<HashMap<String, Arc<Key>>>,
     pub(crate) principals_seen: RwLock<HashMap<String, u64>>,
+    /// Unused FROST commitments custodians published.
+    pub(crate) nonces: crate::threshold::NoncePool,
     pub(crate) metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
@@ -208,7 +253,26 @@ impl AppState {
                 metadata,
             });
         }
-        let version_entry = Arc::new(Version { version: v, slots });
+        let group = match kind {
+            KeyKind::Secret => None,
+            _ => {
+                let row = self
+                    .store
+                    .key_version(&row.id, i64::try_from(v).unwrap_or(0))
+                    .await?;
+                let bytes = row.public_key.ok_or_else(|| {
+                    ApiError::internal(format_args!("{name} v{v} has no stored public key"))
+                })?;
+                Group::decode(kind, &bytes).map_err(|e| {
+                    ApiError::internal(format_args!("stored public key of {name} v{v}: {e}"))
+                })?
+            }
+        };
+        let version_entry = Arc::new(Version {
+            version: v,
+            slots,
+            group,
+        });
         let mut versions = HashMap::new();
         versions.insert(v, version_entry.clone());
         let key = Arc::new(Key {

@@ -41,31 +41,40 @@ pub enum Scheme {
     /// the sharing layer against the Feldman commitments, not by this
     /// crate); the payload is the bare share, with no blinding.
     FeldmanRistretto255,
+    /// A FROST(Ed25519, SHA-512) key share (RFC 9591) over the Ed25519
+    /// scalar field with Feldman commitments. Like
+    /// [`Scheme::FeldmanRistretto255`], `commitment` is scheme-defined and
+    /// supplied by the caller, and the payload carries no blinding.
+    FrostEd25519,
 }
 
 impl Scheme {
     /// Every scheme, in wire-code order.
-    pub const ALL: [Scheme; 3] = [
+    pub const ALL: [Scheme; 4] = [
         Scheme::ShamirGf256,
         Scheme::Ssms,
         Scheme::FeldmanRistretto255,
+        Scheme::FrostEd25519,
     ];
 
-    /// The stable name: `shamir-gf256`, `ssms` or `feldman-ristretto255`.
+    /// The stable name: `shamir-gf256`, `ssms`, `feldman-ristretto255` or
+    /// `frost-ed25519`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::ShamirGf256 => "shamir-gf256",
             Scheme::Ssms => "ssms",
             Scheme::FeldmanRistretto255 => "feldman-ristretto255",
+            Scheme::FrostEd25519 => "frost-ed25519",
         }
     }
 
-    /// The stable one-byte wire code: 1, 2 or 3 (0 is reserved).
+    /// The stable one-byte wire code: 1 to 4 (0 is reserved).
     pub fn code(self) -> u8 {
         match self {
             Scheme::ShamirGf256 => 1,
             Scheme::Ssms => 2,
             Scheme::FeldmanRistretto255 => 3,
+            Scheme::FrostEd25519 => 4,
         }
     }
 
@@ -108,7 +117,7 @@ impl Scheme {
     pub fn max_shares(self) -> u16 {
         match self {
             Scheme::ShamirGf256 | Scheme::Ssms => MAX_GF256_SHARES,
-            Scheme::FeldmanRistretto255 => u16::MAX,
+            Scheme::FeldmanRistretto255 | Scheme::FrostEd25519 => u16::MAX,
         }
     }
 }
@@ -413,6 +422,7 @@ pub(crate) mod tests {
             (Scheme::ShamirGf256, 1, "shamir-gf256"),
             (Scheme::Ssms, 2, "ssms"),
             (Scheme::FeldmanRistretto255, 3, "feldman-ristretto255"),
+            (Scheme::FrostEd25519, 4, "frost-ed25519"),
         ];
         for (scheme, code, name) in table {
             assert_eq!(scheme.code(), code);
@@ -422,7 +432,7 @@ pub(crate) mod tests {
             assert_eq!(Scheme::from_name(name), Some(scheme));
         }
         assert_eq!(Scheme::from_code(0), Err(Error::UnknownScheme { code: 0 }));
-        assert_eq!(Scheme::from_code(4), Err(Error::UnknownScheme { code: 4 }));
+        assert_eq!(Scheme::from_code(5), Err(Error::UnknownScheme { code: 5 }));
         assert_eq!(Scheme::from_name("shamir"), None);
     }
 

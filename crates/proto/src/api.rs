@@ -9,6 +9,7 @@
 //! | `POST /v1/keys/{name}/encrypt` | [`EncryptRequest`] | [`EncryptResponse`] |
 //! | `POST /v1/keys/{name}/decrypt` | [`DecryptRequest`] | [`DecryptResponse`] |
 //! | `POST /v1/keys/{name}/release` | [`ReleaseKeyRequest`] | [`ReleaseKeyResponse`] |
+//! | `POST /v1/keys/{name}/sign` | [`SignRequest`] | [`SignResponse`] |
 //! | `GET /v1/openapi.json` | — | the OpenAPI 3.1 document |
 //! | `GET /metrics` | — | Prometheus text format |
 //!
@@ -145,6 +146,11 @@ pub struct KeyInfo {
     pub created_by: String,
     /// The current version's placement.
     pub placement: Vec<PlacementInfo>,
+    /// The current version's group public key, lowercase hex (threshold
+    /// kinds only): the RFC 8032 Ed25519 public key, or the ristretto255
+    /// key anyone encrypts to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// `GET /v1/keys`.
@@ -228,6 +234,38 @@ pub struct ReleaseKeyResponse {
     pub failures: Vec<crate::CustodianFailure>,
 }
 
+/// `POST /v1/keys/{name}/sign` (an `ed25519` key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The message, base64 (signed as is: Ed25519 hashes it itself).
+    #[serde(with = "crate::b64")]
+    #[schema(value_type = String, format = Byte)]
+    pub message: Vec<u8>,
+}
+
+/// The answer to [`SignRequest`]: a plain RFC 8032 signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SignResponse {
+    /// The 64-byte Ed25519 signature, lowercase hex.
+    #[serde(with = "crate::hex64")]
+    #[schema(value_type = String)]
+    pub signature: [u8; 64],
+    /// The group public key it verifies under, lowercase hex.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub public_key: [u8; 32],
+    /// The key version used.
+    pub version: u64,
+    /// The custodians whose signature shares make up the signature.
+    pub custodians: Vec<String>,
+    /// Custodians that were asked but did not contribute, and why (a bad
+    /// signature share names its custodian here). The operation succeeded
+    /// without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<crate::CustodianFailure>,
+}
+
 /// A custodian's health as the coordinator sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -272,6 +310,13 @@ pub struct CustodianStatus {
     pub last_seq: Option<u64>,
     /// How many shards it reported holding.
     pub shares: usize,
+    /// How many times it sent a partial result (signature or decryption
+    /// share) that failed its proof.
+    #[serde(default)]
+    pub faults: u64,
+    /// The last such fault: when (RFC 3339) and what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fault: Option<String>,
 }
 
 /// `GET /v1/status`.

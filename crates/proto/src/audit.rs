@@ -159,7 +159,23 @@ pub struct AuditSynced {
 }
 
 /// Domain separation of request digests.
-const REQUEST_DOMAIN: &[u8] = b"symbolon request v1\0";
+/// `v2` added the payload digest.
+const REQUEST_DOMAIN: &[u8] = b"symbolon request v2\0";
+
+/// The payload digest of an operation whose payload custodians never see
+/// (encrypt and release with a `secret` key): all zeros.
+pub const NO_PAYLOAD: [u8; 32] = [0; 32];
+
+/// SHA-256 of an operation's payload, domain-separated: the message to
+/// sign or the whole ciphertext to decrypt. A custodian that computes a
+/// partial result over a payload checks it against the digest the log
+/// recorded, so the coordinator cannot log one message and sign another.
+pub fn payload_digest(payload: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"symbolon request payload v1\0");
+    hash.update(payload);
+    hash.finalize().into()
+}
 
 /// The canonical statement of one operation request: the coordinator logs
 /// its SHA-256 digest in `request.created`, and custodians recompute it from
@@ -185,6 +201,11 @@ pub struct RequestStatement {
     #[serde(with = "crate::hex32")]
     #[schema(value_type = String)]
     pub ephemeral_public: [u8; 32],
+    /// [`payload_digest`] of the message to sign or the ciphertext to
+    /// decrypt with a threshold key; [`NO_PAYLOAD`] otherwise.
+    #[serde(with = "crate::hex32")]
+    #[schema(value_type = String)]
+    pub payload_digest: [u8; 32],
 }
 
 impl RequestStatement {
@@ -201,6 +222,7 @@ impl RequestStatement {
         out.extend_from_slice(&self.created_at_ms.to_be_bytes());
         out.extend_from_slice(&self.expires_at_ms.to_be_bytes());
         out.extend_from_slice(&self.ephemeral_public);
+        out.extend_from_slice(&self.payload_digest);
         out
     }
 
@@ -225,6 +247,7 @@ mod tests {
             created_at_ms: 1,
             expires_at_ms: 2,
             ephemeral_public: [7; 32],
+            payload_digest: NO_PAYLOAD,
         }
     }
 
@@ -255,6 +278,9 @@ mod tests {
         variants.push(s);
         let mut s = statement();
         s.ephemeral_public[31] ^= 1;
+        variants.push(s);
+        let mut s = statement();
+        s.payload_digest = payload_digest(b"");
         variants.push(s);
         for v in variants {
             assert_ne!(v.digest(), base, "{v:?}");

@@ -1,4 +1,6 @@
-//! The output format of `symbolon encrypt` with a `secret` key.
+//! The output formats of `symbolon encrypt`.
+//!
+//! With a `secret` key:
 //!
 //! ```text
 //! magic     4 bytes  "SYMC"
@@ -16,16 +18,35 @@
 //! AEAD key is not the stored secret itself but
 //! `BLAKE3-derive_key("symbolon 2026 secret-key aead v1", secret)`, keeping
 //! this use of the secret separate from any other (such as `release`).
+//!
+//! With a `ristretto255` key (threshold decryption; anyone can encrypt
+//! with the group public key, offline):
+//!
+//! ```text
+//! magic     4 bytes  "SYMT"
+//! version   1 byte   1
+//! name_len  1 byte   1..=64
+//! name      name_len bytes: the key name
+//! key_ver   8 bytes  big-endian key version
+//! body      a TDH2 ciphertext (symbolon_threshold::tdh2::Ciphertext bytes)
+//! ```
+//!
+//! The TDH2 label is everything before `body`: the ciphertext's proof binds
+//! the key name and version, and custodians refuse to decrypt a ciphertext
+//! whose proof fails for their group key under that label.
 
 use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::{AeadInOut as _, Key, KeyInit as _, Tag, XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRng;
+use symbolon_threshold::tdh2;
 use zeroize::Zeroizing;
 
 use crate::{Error, MAX_NAME_LEN, validate_name};
 
-/// The format's magic bytes.
+/// The `secret`-key format's magic bytes.
 pub const MAGIC: &[u8; 4] = b"SYMC";
+/// The threshold format's magic bytes.
+pub const THRESHOLD_MAGIC: &[u8; 4] = b"SYMT";
 /// The format version this build writes and reads.
 pub const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -55,10 +76,10 @@ fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
     cipher
 }
 
-fn header_bytes(key: &str, version: u64) -> Result<Vec<u8>, Error> {
+fn header_bytes(magic: &[u8; 4], key: &str, version: u64) -> Result<Vec<u8>, Error> {
     validate_name("key name", key)?;
     let mut out = Vec::with_capacity(4 + 2 + key.len() + 8 + NONCE_LEN);
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(magic);
     out.push(VERSION);
     out.push(u8::try_from(key.len()).map_err(|_| Error::BadCiphertext {
         reason: "key name too long",
@@ -81,7 +102,7 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>, Error> {
-    let mut out = header_bytes(key, version)?;
+    let mut out = header_bytes(MAGIC, key, version)?;
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
     out.extend_from_slice(&nonce);
@@ -102,20 +123,83 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
     Ok(out)
 }
 
-/// Reads the header (without decrypting): which key and version to use.
+/// Reads the header of either format (without decrypting): which key and
+/// version to use.
 ///
 /// # Errors
 ///
 /// [`Error::BadCiphertext`] naming what is malformed.
 pub fn parse_header(ciphertext: &[u8]) -> Result<Header, Error> {
-    split(ciphertext).map(|(header, ..)| header)
+    if is_threshold(ciphertext) {
+        parse_threshold(ciphertext).map(|parsed| parsed.header)
+    } else {
+        split(ciphertext).map(|(header, ..)| header)
+    }
 }
 
-/// (header, aad length, nonce)
-fn split(ciphertext: &[u8]) -> Result<(Header, usize, [u8; NONCE_LEN]), Error> {
+/// Whether `ciphertext` claims the threshold format (its magic is
+/// [`THRESHOLD_MAGIC`]).
+pub fn is_threshold(ciphertext: &[u8]) -> bool {
+    ciphertext.starts_with(THRESHOLD_MAGIC)
+}
+
+/// A threshold ciphertext, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Threshold<'a> {
+    /// Which key and version it was made for.
+    pub header: Header,
+    /// The TDH2 label: the header bytes.
+    pub label: &'a [u8],
+    /// The TDH2 ciphertext.
+    pub ciphertext: tdh2::Ciphertext,
+}
+
+/// Encrypts `plaintext` to a `ristretto255` key's group public key, naming
+/// the key and version (anyone can, offline).
+///
+/// # Errors
+///
+/// [`Error::BadName`] for an invalid key name; [`Error::Threshold`] for a
+/// plaintext beyond the AEAD's limit.
+pub fn encrypt_threshold<R: CryptoRng + ?Sized>(
+    group_key: &tdh2::EncryptionKey,
+    key: &str,
+    version: u64,
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>, Error> {
+    let mut out = header_bytes(THRESHOLD_MAGIC, key, version)?;
+    let ciphertext = tdh2::encrypt_to(group_key, &out, plaintext, rng)?;
+    out.extend_from_slice(&ciphertext.to_bytes());
+    Ok(out)
+}
+
+/// Splits a threshold ciphertext into its header, label and TDH2
+/// ciphertext (without checking its proof: that needs the group key).
+///
+/// # Errors
+///
+/// [`Error::BadCiphertext`] for a malformed header, [`Error::Threshold`]
+/// for a malformed TDH2 ciphertext.
+pub fn parse_threshold(ciphertext: &[u8]) -> Result<Threshold<'_>, Error> {
+    let (header, rest) = read_header(ciphertext, THRESHOLD_MAGIC)?;
+    let label = ciphertext
+        .get(..ciphertext.len() - rest.len())
+        .ok_or(Error::BadCiphertext {
+            reason: "truncated header",
+        })?;
+    Ok(Threshold {
+        header,
+        label,
+        ciphertext: tdh2::Ciphertext::from_bytes(rest)?,
+    })
+}
+
+/// The header fields after `magic`: (header, the rest).
+fn read_header<'a>(ciphertext: &'a [u8], magic: &[u8; 4]) -> Result<(Header, &'a [u8]), Error> {
     let bad = |reason| Error::BadCiphertext { reason };
     let rest = ciphertext
-        .strip_prefix(MAGIC.as_slice())
+        .strip_prefix(magic.as_slice())
         .ok_or(bad("not a Symbolon ciphertext (bad magic)"))?;
     let (&version, rest) = rest.split_first().ok_or(bad("truncated header"))?;
     if version != VERSION {
@@ -131,26 +215,30 @@ fn split(ciphertext: &[u8]) -> Result<(Header, usize, [u8; NONCE_LEN]), Error> {
         .ok_or(bad("truncated header"))?;
     let key = std::str::from_utf8(name).map_err(|_| bad("key name is not UTF-8"))?;
     validate_name("key name", key).map_err(|_| bad("invalid key name"))?;
-    let (version_bytes, rest) = rest.split_at_checked(8).ok_or(bad("truncated header"))?;
-    let mut v = [0u8; 8];
-    v.copy_from_slice(version_bytes);
-    let (nonce_bytes, body) = rest
-        .split_at_checked(NONCE_LEN)
+    let (version_bytes, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or(bad("truncated header"))?;
+    Ok((
+        Header {
+            key: key.to_owned(),
+            version: u64::from_be_bytes(*version_bytes),
+        },
+        rest,
+    ))
+}
+
+/// (header, aad length, nonce)
+fn split(ciphertext: &[u8]) -> Result<(Header, usize, [u8; NONCE_LEN]), Error> {
+    let bad = |reason| Error::BadCiphertext { reason };
+    let (header, rest) = read_header(ciphertext, MAGIC)?;
+    let (nonce, body) = rest
+        .split_first_chunk::<NONCE_LEN>()
         .ok_or(bad("truncated header"))?;
     if body.len() < TAG_LEN {
         return Err(bad("truncated body"));
     }
-    let mut nonce = [0u8; NONCE_LEN];
-    nonce.copy_from_slice(nonce_bytes);
     let aad_len = ciphertext.len() - body.len();
-    Ok((
-        Header {
-            key: key.to_owned(),
-            version: u64::from_be_bytes(v),
-        },
-        aad_len,
-        nonce,
-    ))
+    Ok((header, aad_len, *nonce))
 }
 
 /// Decrypts a ciphertext made by [`encrypt`] with `secret`.
@@ -243,6 +331,53 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn threshold_format_binds_name_and_version() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let (group, shares) = tdh2::deal(2, 3, &mut rng).unwrap();
+        let key = group.encryption_key();
+        let ct = encrypt_threshold(&key, "vault", 4, b"volume key", &mut rng).unwrap();
+        assert!(is_threshold(&ct));
+        assert_eq!(
+            parse_header(&ct).unwrap(),
+            Header {
+                key: "vault".into(),
+                version: 4
+            }
+        );
+        let parsed = parse_threshold(&ct).unwrap();
+        assert_eq!(parsed.label, &ct[..4 + 1 + 1 + 5 + 8]);
+        parsed.ciphertext.verify(&group, parsed.label).unwrap();
+        let partials: Vec<_> = shares[..2]
+            .iter()
+            .map(|s| tdh2::decrypt_share(s, &parsed.ciphertext, parsed.label, &mut rng).unwrap())
+            .collect();
+        let plaintext = tdh2::combine(&group, &parsed.ciphertext, parsed.label, &partials).unwrap();
+        assert_eq!(plaintext.as_slice(), b"volume key");
+        // Another version in the header: the proof no longer holds.
+        let mut bumped = ct.clone();
+        bumped[4 + 1 + 1 + 5 + 7] ^= 1;
+        let parsed = parse_threshold(&bumped).unwrap();
+        assert_eq!(
+            parsed.ciphertext.verify(&group, parsed.label),
+            Err(symbolon_threshold::Error::InvalidCiphertextProof)
+        );
+        // A secret-key ciphertext is not a threshold one, and the reverse.
+        assert!(!is_threshold(b"SYMC\x01"));
+        assert!(matches!(
+            parse_threshold(&ct[..10]),
+            Err(Error::BadCiphertext { .. })
+        ));
+        assert!(matches!(
+            parse_threshold(&ct[..ct.len() - 20]),
+            Err(Error::Threshold(_))
+        ));
+        assert!(matches!(
+            decrypt(&[1; 32], &ct),
+            Err(Error::BadCiphertext { .. })
+        ));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
@@ -255,6 +390,10 @@ mod tests {
         #[test]
         fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..128)) {
             let _ = decrypt(&[1u8; 32], &data);
+            let mut threshold = THRESHOLD_MAGIC.to_vec();
+            threshold.extend_from_slice(&data);
+            prop_assert!(parse_threshold(&threshold).is_err() || data.len() > 100);
+            let _ = parse_header(&threshold);
         }
     }
 }

@@ -6,6 +6,11 @@
 //!   envelope sealed to the custodian; answer [`StoreShareResponse`].
 //! * `DELETE /v1/keys/{key_id}/versions/{version}/share` — 204, idempotent.
 //! * `POST /v1/release` — [`ReleaseRequest`]; answer [`ReleaseResponse`].
+//! * `POST /v1/partial` — [`PartialRequest`]; answer [`PartialResponse`]: a
+//!   FROST signature share or a TDH2 decryption share, for a threshold key.
+//! * `POST /v1/keys/{key_id}/versions/{version}/nonces` — [`NonceRequest`];
+//!   answer [`NonceResponse`]: fresh single-use FROST round-1 commitments
+//!   for an `ed25519` key, persisted by the custodian before it answers.
 //! * `GET /v1/health` — [`CustodianHealth`].
 //!
 //! The coordinator serves custodians (custodian certificates, whose name must
@@ -255,6 +260,109 @@ pub struct ReleaseResponse {
     /// head the custodian saw.
     pub cosigned_head: String,
 }
+
+/// The partial operation a custodian is asked for (the statement's `op`
+/// must name the same one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum PartialOperation {
+    /// A FROST round-2 signature share.
+    Sign {
+        /// The signing package (`symbolon_threshold::ed25519::SigningPackage`
+        /// bytes): the message and every signer's round-1 commitments,
+        /// including one this custodian published and has not used.
+        #[serde(with = "crate::b64")]
+        #[schema(value_type = String, format = Byte)]
+        package: Vec<u8>,
+    },
+    /// A TDH2 decryption share with its DLEQ proof.
+    Decrypt {
+        /// The whole ciphertext ([`crate::ciphertext`] threshold format):
+        /// the custodian checks its proof under its label before anything
+        /// else.
+        #[serde(with = "crate::b64")]
+        #[schema(value_type = String, format = Byte)]
+        ciphertext: Vec<u8>,
+    },
+}
+
+impl PartialOperation {
+    /// The operation's name, as in [`RequestStatement::op`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sign { .. } => "sign",
+            Self::Decrypt { .. } => "decrypt",
+        }
+    }
+}
+
+/// The coordinator asks a custodian for its partial result with a threshold
+/// key, for one logged request (the same evidence as [`ReleaseRequest`]).
+/// The statement's `payload_digest` must be the digest of the message being
+/// signed or of the ciphertext being decrypted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartialRequest {
+    /// The request (its digest is what the log recorded).
+    pub statement: RequestStatement,
+    /// Proof that the log holds the request.
+    pub evidence: AuditEvidence,
+    /// What to compute.
+    pub operation: PartialOperation,
+}
+
+/// A custodian's partial result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartialResponse {
+    /// The custodian's id.
+    pub custodian_id: String,
+    /// Its share index.
+    pub index: u16,
+    /// The signature share (32 bytes) or the decryption share with its
+    /// proof, in the threshold crate's encoding. Public: the coordinator
+    /// checks it against the custodian's verification share.
+    #[serde(with = "crate::b64")]
+    #[schema(value_type = String, format = Byte)]
+    pub partial: Vec<u8>,
+    /// How many of the log's leaf hashes the custodian now holds.
+    pub witness_size: u64,
+    /// The request's tree head, cosigned by the custodian (see
+    /// [`ReleaseResponse::cosigned_head`]).
+    pub cosigned_head: String,
+}
+
+/// The most FROST commitments one [`NonceRequest`] may ask for.
+pub const MAX_NONCES_PER_REQUEST: u16 = 1024;
+
+/// Asks a custodian for fresh single-use FROST round-1 commitments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NonceRequest {
+    /// How many (1 to [`MAX_NONCES_PER_REQUEST`]).
+    pub count: u16,
+}
+
+/// Fresh commitments: each may appear in at most one signing package; the
+/// custodian persisted their nonces before answering, and signs with each
+/// at most once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NonceResponse {
+    /// The custodian's id.
+    pub custodian_id: String,
+    /// Its share index for the key version.
+    pub index: u16,
+    /// The commitments (`symbolon_threshold::ed25519::SigningCommitments`
+    /// bytes), base64.
+    #[schema(value_type = Vec<String>)]
+    pub commitments: Vec<B64>,
+}
+
+/// Bytes that travel as one base64 string (for lists of byte strings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct B64(#[serde(with = "crate::b64")] pub Vec<u8>);
 
 /// A custodian's liveness answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -45,4 +45,14 @@ pub enum Error {
         /// The key version named in the ciphertext.
         version: u64,
     },
+    /// A threshold key share package is malformed.
+    #[error("malformed key share package: {reason}")]
+    BadSharePackage {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A threshold value (key share, group key, partial result, ciphertext)
+    /// was refused by the threshold scheme.
+    #[error(transparent)]
+    Threshold(#[from] symbolon_threshold::Error),
 }

@@ -8,6 +8,8 @@
 //!   registration, signed heartbeats, share storage and share release.
 //! * [`release`]: how a custodian seals a released share to the request's
 //!   ephemeral key (HPKE, RFC 9180), bound to the request.
+//! * [`scalar`]: the share package a custodian is dealt for a threshold
+//!   key, and the checks it runs before acknowledging it.
 //! * [`ciphertext`]: the format of `symbolon encrypt` output, which names the
 //!   key and version that made it.
 //! * [`Problem`]: RFC 9457 problem details, the error body of every API.
@@ -25,6 +27,7 @@ mod error;
 mod names;
 mod problem;
 pub mod release;
+pub mod scalar;
 
 pub use encoding::{SecretData, b64, hex32, hex64};
 pub use error::Error;

@@ -75,12 +75,19 @@ pub struct CustodianRow {
     /// The shares it last reported holding: a JSON array, opaque to the
     /// store (`[]` until the first heartbeat).
     pub reported_shares: String,
+    /// How many partial results it sent that failed their proofs.
+    pub faults: i64,
+    /// The last such fault, described.
+    pub last_fault: Option<String>,
+    /// When it was recorded, Unix milliseconds.
+    pub last_fault_at: Option<i64>,
 }
 
 macro_rules! custodian_columns {
     () => {
         "id, endpoint, region, country, provider, kind, recipient, attestation_key, \
-         registered_at, last_heartbeat_at, last_seq, reported_shares"
+         registered_at, last_heartbeat_at, last_seq, reported_shares, faults, last_fault, \
+         last_fault_at"
     };
 }
 
@@ -114,6 +121,9 @@ impl CustodianRow {
                 "custodians.reported_shares",
                 &id,
             )?,
+            faults: column::get(row, "faults", "custodians.faults", &id)?,
+            last_fault: column::get(row, "last_fault", "custodians.last_fault", &id)?,
+            last_fault_at: column::get(row, "last_fault_at", "custodians.last_fault_at", &id)?,
             id,
         })
     }
@@ -244,6 +254,36 @@ impl Store {
 }
 
 impl StoreTx {
+    /// Counts one bad partial result against a custodian and keeps its
+    /// description (the caller logs it in the same transaction). Returns
+    /// the updated row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown custodian.
+    pub async fn record_custodian_fault(
+        &mut self,
+        id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<CustodianRow> {
+        let row = sqlx::query(concat!(
+            "UPDATE custodians SET faults = faults + 1, last_fault = $1, last_fault_at = $2 \
+             WHERE id = $3 RETURNING ",
+            custodian_columns!()
+        ))
+        .bind(reason)
+        .bind(at_ms)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "custodian",
+            id: id.to_owned(),
+        })?;
+        CustodianRow::decode(&row)
+    }
+
     /// Registers a custodian or updates its endpoint and labels; see
     /// [`Store::upsert_custodian`].
     ///

@@ -93,6 +93,9 @@ pub struct NewKeyVersion {
     pub split_id: [u8; 16],
     /// When it was created, Unix milliseconds.
     pub created_at: i64,
+    /// The public side of a threshold key version (group key and
+    /// verification shares); `None` for a `secret` key.
+    pub public_key: Option<Vec<u8>>,
 }
 
 /// A stored key version.
@@ -106,6 +109,8 @@ pub struct KeyVersionRow {
     pub split_id: [u8; 16],
     /// When it was created, Unix milliseconds.
     pub created_at: i64,
+    /// The public side of a threshold key version; `None` for `secret`.
+    pub public_key: Option<Vec<u8>>,
 }
 
 /// A share placement to record, for the version being created.
@@ -178,6 +183,7 @@ impl KeyVersionRow {
         Ok(KeyVersionRow {
             split_id: column::bytes(row, "split_id", "key_versions.split_id", &id)?,
             created_at: column::get(row, "created_at", "key_versions.created_at", &id)?,
+            public_key: column::get(row, "public_key", "key_versions.public_key", &id)?,
             key_id,
             version,
         })
@@ -285,11 +291,13 @@ pub(crate) async fn insert_key(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO key_versions (key_id, version, split_id, created_at) VALUES ($1, 1, $2, $3)",
+        "INSERT INTO key_versions (key_id, version, split_id, created_at, public_key) \
+         VALUES ($1, 1, $2, $3, $4)",
     )
     .bind(&key.id)
     .bind(version.split_id.to_vec())
     .bind(version.created_at)
+    .bind(version.public_key.clone())
     .execute(&mut *conn)
     .await?;
     for placement in placements {
@@ -454,7 +462,7 @@ impl Store {
     /// none; [`Error::Corrupt`] if its row does not decode.
     pub async fn key_version(&self, key_id: &str, version: i64) -> Result<KeyVersionRow> {
         let row = sqlx::query(
-            "SELECT key_id, version, split_id, created_at FROM key_versions \
+            "SELECT key_id, version, split_id, created_at, public_key FROM key_versions \
              WHERE key_id = $1 AND version = $2",
         )
         .bind(key_id)

@@ -37,6 +37,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "audit",
         include_str!("../migrations/sqlite/0002_audit.sql"),
     ),
+    (
+        3,
+        "threshold",
+        include_str!("../migrations/sqlite/0003_threshold.sql"),
+    ),
 ];
 
 /// The PostgreSQL schema, in order. Keep in step with [`SQLITE_MIGRATIONS`].
@@ -50,6 +55,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         2,
         "audit",
         include_str!("../migrations/postgres/0002_audit.sql"),
+    ),
+    (
+        3,
+        "threshold",
+        include_str!("../migrations/postgres/0003_threshold.sql"),
     ),
 ];
 

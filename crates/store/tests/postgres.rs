@@ -302,6 +302,7 @@ async fn postgres_smoke() {
     let version = NewKeyVersion {
         split_id: [7; 16],
         created_at: 2,
+        public_key: Some(vec![3; 48]),
     };
     store
         .create_key(&key("k1", "volume"), &version, &placements([1, 2]))
@@ -324,7 +325,19 @@ async fn postgres_smoke() {
     ));
     assert!(matches!(store.key("k3").await, Err(Error::NotFound { .. })));
     assert_eq!(store.keys().await.unwrap().len(), 1);
-    assert_eq!(store.key_version("k1", 1).await.unwrap().split_id, [7; 16]);
+    let stored = store.key_version("k1", 1).await.unwrap();
+    assert_eq!(stored.split_id, [7; 16]);
+    assert_eq!(stored.public_key, Some(vec![3; 48]));
+    let mut tx = store.begin().await.unwrap();
+    let faulted = tx
+        .record_custodian_fault("c1", "bad signature share", 9)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (faulted.faults, faulted.last_fault.as_deref()),
+        (1, Some("bad signature share"))
+    );
     let stored = store.placements("k1", 1).await.unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[1].envelope_digest, [2; 32]);

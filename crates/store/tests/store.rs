@@ -84,6 +84,7 @@ fn new_version(tag: u8) -> NewKeyVersion {
     NewKeyVersion {
         split_id: [tag; 16],
         created_at: 5_001,
+        public_key: Some(vec![tag; 40]),
     }
 }
 
@@ -286,6 +287,39 @@ async fn heartbeats_must_increase() {
 }
 
 #[tokio::test]
+async fn custodian_faults_are_counted_with_the_last_one_kept() {
+    let f = fixture().await;
+    register(&f.store, 1).await;
+    let row = f.store.custodian("c1").await.unwrap();
+    assert_eq!(
+        (row.faults, row.last_fault, row.last_fault_at),
+        (0, None, None)
+    );
+    for (n, reason) in [(1, "bad signature share"), (2, "bad decryption share")] {
+        let mut tx = f.store.begin().await.unwrap();
+        let row = tx
+            .record_custodian_fault("c1", reason, 7_000 + n)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(row.faults, n);
+        assert_eq!(row.last_fault.as_deref(), Some(reason));
+    }
+    let row = f.store.custodian("c1").await.unwrap();
+    assert_eq!(row.faults, 2);
+    assert_eq!(row.last_fault.as_deref(), Some("bad decryption share"));
+    assert_eq!(row.last_fault_at, Some(7_002));
+    let mut tx = f.store.begin().await.unwrap();
+    assert!(matches!(
+        tx.record_custodian_fault("c9", "x", 1).await,
+        Err(Error::NotFound {
+            what: "custodian",
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
 async fn racing_heartbeats_with_one_sequence_number_record_once() {
     let f = fixture().await;
     register(&f.store, 1).await;
@@ -356,6 +390,7 @@ async fn create_key_and_read_it_back() {
     assert_eq!(version.version, 1);
     assert_eq!(version.split_id, [7; 16]);
     assert_eq!(version.created_at, 5_001);
+    assert_eq!(version.public_key, Some(vec![7; 40]));
 
     let placements = f.store.placements("k1", 1).await.unwrap();
     let indices: Vec<i64> = placements.iter().map(|p| p.share_index).collect();

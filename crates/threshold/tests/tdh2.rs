@@ -536,3 +536,30 @@ fn key_shares_are_redacted() {
     assert!(shown.contains("redacted"));
     assert!(!shown.contains(&secret));
 }
+
+#[test]
+fn encrypting_to_the_bare_group_key_decrypts_through_the_group() {
+    let mut r = rng(41);
+    let (group, shares) = tdh2::deal(2, 3, &mut r).unwrap();
+    let key = tdh2::EncryptionKey::from_bytes(group.key_bytes()).unwrap();
+    assert_eq!(key, group.encryption_key());
+    assert_eq!(key.to_bytes(), group.key_bytes());
+    let ciphertext = tdh2::encrypt_to(&key, LABEL, b"offline", &mut r).unwrap();
+    ciphertext.verify(&group, LABEL).unwrap();
+    let parts = partials(&[&shares[0], &shares[1]], &ciphertext, &mut r);
+    let opened = tdh2::combine(&group, &ciphertext, LABEL, &parts).unwrap();
+    assert_eq!(opened.as_slice(), b"offline");
+    // The identity and non-canonical encodings are not keys.
+    assert_eq!(
+        tdh2::EncryptionKey::from_bytes([0; 32]),
+        Err(Error::InvalidPoint {
+            what: "tdh2 encryption key"
+        })
+    );
+    assert_eq!(
+        tdh2::EncryptionKey::from_bytes([0xff; 32]),
+        Err(Error::InvalidPoint {
+            what: "tdh2 encryption key"
+        })
+    );
+}

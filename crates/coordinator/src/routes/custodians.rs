@@ -115,6 +115,8 @@ pub(crate) async fn register(
                 registered_at_ms: previous.as_ref().map_or(now, |p| p.registered_at_ms),
                 last_heartbeat_ms: previous.as_ref().and_then(|p| p.last_heartbeat_ms),
                 last_seq: previous.as_ref().and_then(|p| p.last_seq),
+                faults: previous.as_ref().map_or(0, |p| p.faults),
+                last_fault: previous.as_ref().and_then(|p| p.last_fault.clone()),
                 shares: previous.map(|p| p.shares).unwrap_or_default(),
             },
         );

@@ -14,9 +14,11 @@ use symbolon_proto::api::{
     StatusResponse,
 };
 use symbolon_proto::custodian::StoreShareResponse;
+use symbolon_proto::scalar;
 use symbolon_proto::{CustodianFailure, Problem, validate_name};
 use symbolon_sharing::bytes;
 use symbolon_store::{NewKey, NewKeyVersion, NewPlacement};
+use symbolon_threshold::{ed25519, tdh2};
 use symbolon_transport::PeerIdentity;
 use zeroize::Zeroizing;
 
@@ -24,7 +26,7 @@ use crate::audit::{self, AppendError};
 use crate::placement;
 use crate::problem::{ApiError, ApiJson};
 use crate::routes::require_client;
-use crate::state::{AppState, Custodian, now_ms, rfc3339};
+use crate::state::{AppState, Custodian, Group, now_ms, rfc3339};
 
 /// Largest secret `--import` accepts.
 const MAX_IMPORT: usize = 64 * 1024;
@@ -94,12 +96,40 @@ async fn key_info(state: &AppState, row: symbolon_store::KeyRow) -> Result<KeyIn
             custodian: p.custodian_id,
         })
         .collect();
-    key_info_with(row, placement)
+    let public_key = if row.kind == symbolon_store::KeyKind::Secret {
+        None
+    } else {
+        let version = state
+            .store
+            .key_version(&row.id, row.current_version)
+            .await?;
+        let bytes = version.public_key.ok_or_else(|| {
+            ApiError::internal(format_args!("key {} has no stored public key", row.name))
+        })?;
+        Some(stored_public_key(row.kind, &bytes)?)
+    };
+    key_info_with(row, placement, public_key)
+}
+
+/// The group public key (hex) of a stored threshold key version.
+fn stored_public_key(kind: symbolon_store::KeyKind, bytes: &[u8]) -> Result<String, ApiError> {
+    let kind = KeyKind::from_name(kind.as_str())
+        .ok_or_else(|| ApiError::internal(format_args!("unknown key kind {kind:?}")))?;
+    public_key_hex(kind, bytes)
+}
+
+/// The group public key (hex) in the public side of a `kind` key.
+fn public_key_hex(kind: KeyKind, bytes: &[u8]) -> Result<String, ApiError> {
+    let group = Group::decode(kind, bytes)
+        .map_err(|e| ApiError::internal(format_args!("stored public key: {e}")))?
+        .ok_or_else(|| ApiError::internal("a secret key has no public key"))?;
+    Ok(hex::encode(group.public_key()))
 }
 
 fn key_info_with(
     row: symbolon_store::KeyRow,
     placement: Vec<PlacementInfo>,
+    public_key: Option<String>,
 ) -> Result<KeyInfo, ApiError> {
     Ok(KeyInfo {
         kind: KeyKind::from_name(row.kind.as_str()).ok_or_else(|| {
@@ -114,6 +144,7 @@ fn key_info_with(
         created_at: rfc3339(u64::try_from(row.created_at).unwrap_or(0)),
         created_by: row.created_by,
         placement,
+        public_key,
         name: row.name,
         id: row.id,
     })
@@ -133,43 +164,41 @@ pub(crate) async fn create(
     require_client(&peer)?;
     state.touch_principal(&peer.name, peer.role.as_str()).await;
     validate_name("key name", &request.name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if request.kind != KeyKind::Secret {
+    let (t, n) = (request.threshold, request.shares);
+    let min_threshold = if request.kind == KeyKind::Secret {
+        1
+    } else {
+        2
+    };
+    if n == 0 || n > 255 || t < min_threshold || t > n {
         return Err(ApiError::unprocessable(
-            "unsupported-kind",
+            "bad-threshold",
             format!(
-                "keys of kind {} are not available yet; this coordinator creates kind secret",
+                "a {} key needs {min_threshold} <= threshold <= shares <= 255, got threshold {t} and shares {n}",
                 request.kind.as_str()
             ),
         ));
     }
-    let (t, n) = (request.threshold, request.shares);
-    if n == 0 || n > 255 || t == 0 || t > n {
+    if request.kind != KeyKind::Secret && request.import.is_some() {
         return Err(ApiError::unprocessable(
-            "bad-threshold",
-            format!("need 1 <= threshold <= shares <= 255, got threshold {t} and shares {n}"),
+            "bad-import",
+            format!(
+                "a {} key cannot be imported: it is generated split (import a secret key instead)",
+                request.kind.as_str()
+            ),
         ));
     }
-    let generated;
-    let secret: &[u8] = match &request.import {
-        Some(bytes) => {
-            if bytes.is_empty() || bytes.len() > MAX_IMPORT {
-                return Err(ApiError::unprocessable(
-                    "bad-import",
-                    format!(
-                        "an imported secret must be 1 to {MAX_IMPORT} bytes, got {}",
-                        bytes.len()
-                    ),
-                ));
-            }
-            bytes.expose_secret()
-        }
-        None => {
-            let mut bytes = Zeroizing::new([0u8; 32]);
-            rand::rng().fill(bytes.as_mut_slice());
-            generated = bytes;
-            generated.as_slice()
-        }
-    };
+    if let Some(bytes) = &request.import
+        && (bytes.is_empty() || bytes.len() > MAX_IMPORT)
+    {
+        return Err(ApiError::unprocessable(
+            "bad-import",
+            format!(
+                "an imported secret must be 1 to {MAX_IMPORT} bytes, got {}",
+                bytes.len()
+            ),
+        ));
+    }
     if state.find_key(&request.name).await?.is_some() {
         return Err(ApiError::conflict(
             "key-exists",
@@ -187,16 +216,15 @@ pub(crate) async fn create(
 
     let key_id = hex::encode(rand::rng().random::<[u8; 16]>());
     let split_id: [u8; 16] = rand::rng().random();
-    let shares = bytes::split(secret, usize::from(t), usize::from(n), &mut rand::rng())
-        .map_err(ApiError::internal)?;
+    let dealt = deal(request.kind, t, n, request.import.as_ref())?;
     let mut sealed = Vec::with_capacity(chosen.len());
-    for (custodian, share) in chosen.iter().zip(&shares) {
+    for (custodian, (index, payload)) in chosen.iter().zip(&dealt.payloads) {
         let metadata = Metadata {
             split_id,
             key_id: key_id.clone(),
             epoch: 1,
-            scheme: Scheme::ShamirGf256,
-            index: u16::from(share.index()),
+            scheme: dealt.scheme,
+            index: *index,
             threshold: t,
             shares: n,
             recipient: Some(RecipientInfo {
@@ -205,12 +233,12 @@ pub(crate) async fn create(
             }),
             created_at: now / 1000,
             expires_at: None,
-            commitment: [0; 32],
+            commitment: dealt.commitment,
             label: format!("key {} version 1", request.name),
         };
         let envelope = Envelope::seal(
             metadata,
-            share.expose_secret(),
+            payload,
             Some(&custodian.recipient),
             &state.identity,
             &mut rand::rng(),
@@ -218,7 +246,10 @@ pub(crate) async fn create(
         .map_err(ApiError::internal)?;
         sealed.push(envelope);
     }
-    drop(shares);
+    let Dealt {
+        payloads, public, ..
+    } = dealt;
+    drop(payloads);
 
     let results = join_all(
         chosen
@@ -273,9 +304,14 @@ pub(crate) async fn create(
         created_at,
         created_by: peer.name.clone(),
     };
+    let public_key = public
+        .as_deref()
+        .map(|bytes| public_key_hex(request.kind, bytes))
+        .transpose()?;
     let version = NewKeyVersion {
         split_id,
         created_at,
+        public_key: public,
     };
     let mut created = audit::entry(EventKind::KeyCreated, &peer.name);
     created.key_id = Some(key_id.clone());
@@ -320,8 +356,81 @@ pub(crate) async fn create(
     tracing::info!(key = %request.name, threshold = t, shares = n, by = %peer.name, "key created");
     Ok((
         StatusCode::CREATED,
-        axum::Json(key_info_with(row, placement)?),
+        axum::Json(key_info_with(row, placement, public_key)?),
     ))
+}
+
+/// A dealt key: each share's index and envelope payload (wiped on drop),
+/// the envelope scheme and commitment, and the public side to store.
+struct Dealt {
+    payloads: Vec<(u16, Zeroizing<Vec<u8>>)>,
+    scheme: Scheme,
+    commitment: [u8; 32],
+    public: Option<Vec<u8>>,
+}
+
+/// Deals a fresh key of `kind` (or the imported secret) as `n` shares, any
+/// `t` of which suffice; the whole key exists only inside this function
+/// and is wiped before it returns.
+fn deal(
+    kind: KeyKind,
+    t: u16,
+    n: u16,
+    import: Option<&symbolon_proto::SecretData>,
+) -> Result<Dealt, ApiError> {
+    let threshold_dealt = |group: Vec<u8>, shares: Vec<Zeroizing<Vec<u8>>>, scheme| Dealt {
+        payloads: (1..=n)
+            .zip(shares)
+            .map(|(index, share)| (index, scalar::encode_package(&group, &share)))
+            .collect(),
+        scheme,
+        commitment: scalar::group_commitment(kind, &group),
+        public: Some(group),
+    };
+    Ok(match kind {
+        KeyKind::Secret => {
+            let generated;
+            let secret: &[u8] = match import {
+                Some(bytes) => bytes.expose_secret(),
+                None => {
+                    let mut bytes = Zeroizing::new([0u8; 32]);
+                    rand::rng().fill(bytes.as_mut_slice());
+                    generated = bytes;
+                    generated.as_slice()
+                }
+            };
+            let shares = bytes::split(secret, usize::from(t), usize::from(n), &mut rand::rng())
+                .map_err(ApiError::internal)?;
+            Dealt {
+                payloads: shares
+                    .iter()
+                    .map(|s| {
+                        (
+                            u16::from(s.index()),
+                            Zeroizing::new(s.expose_secret().to_vec()),
+                        )
+                    })
+                    .collect(),
+                scheme: Scheme::ShamirGf256,
+                commitment: [0; 32],
+                public: None,
+            }
+        }
+        KeyKind::Ed25519 => {
+            let (group, shares) =
+                ed25519::deal(t, n, &mut rand::rng()).map_err(ApiError::internal)?;
+            let shares = shares.iter().map(|s| s.to_bytes()).collect();
+            threshold_dealt(group.to_bytes(), shares, Scheme::FrostEd25519)
+        }
+        KeyKind::Ristretto255 => {
+            let (group, shares) = tdh2::deal(t, n, &mut rand::rng()).map_err(ApiError::internal)?;
+            let shares = shares
+                .iter()
+                .map(|s| Zeroizing::new(s.to_bytes().to_vec()))
+                .collect();
+            threshold_dealt(group.to_bytes(), shares, Scheme::FeldmanRistretto255)
+        }
+    })
 }
 
 /// Sends one sealed shard; returns the acknowledged digest.
@@ -348,7 +457,7 @@ async fn put_share(
     )
     .await
     .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-    .map_err(|e| crate::reconstruct::describe_send_error(&e))?;
+    .map_err(|e| crate::fanout::describe_send_error(&e))?;
     let status = response.status();
     let text = response
         .bytes()

@@ -25,7 +25,7 @@ pub(crate) mod ops;
     info(title = "Symbolon coordinator", description = "Threshold key custody: custodians, keys and operations. Every call needs a client certificate of the cluster CA (mutual TLS); errors are RFC 9457 problem details."),
     paths(
         keys::status, keys::list, keys::show, keys::create,
-        ops::encrypt, ops::decrypt, ops::release,
+        ops::encrypt, ops::decrypt, ops::release, ops::sign,
         custodians::register, custodians::heartbeat,
         audit::head, audit::entries, audit::entry, audit::inclusion, audit::consistency,
     ),
@@ -74,6 +74,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/keys/{name}/encrypt", post(ops::encrypt))
         .route("/v1/keys/{name}/decrypt", post(ops::decrypt))
         .route("/v1/keys/{name}/release", post(ops::release))
+        .route("/v1/keys/{name}/sign", post(ops::sign))
         .route("/v1/custodians/register", post(custodians::register))
         .route("/v1/custodians/{id}/heartbeat", post(custodians::heartbeat))
         .route("/v1/audit/head", get(audit::head))

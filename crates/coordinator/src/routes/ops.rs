@@ -1,5 +1,9 @@
-//! Operations on `secret` keys: each rebuilds the key from `t` custodians
-//! into locked memory, uses it once, and wipes it.
+//! Operations on keys. With a `secret` key each rebuilds the key from `t`
+//! custodians into locked memory, uses it once, and wipes it; with a
+//! threshold key (`ed25519` sign, `ristretto255` decrypt) custodians return
+//! partial results and the key never exists whole (see
+//! [`crate::threshold`]). Every request is in the audit log before any
+//! custodian hears of it, and its outcome after.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,19 +16,21 @@ use symbolon_audit::EventKind;
 use symbolon_envelope::{Envelope, Metadata, Recipient, RecipientInfo, Scheme};
 use symbolon_proto::api::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, KeyKind, ReleaseKeyRequest,
-    ReleaseKeyResponse,
+    ReleaseKeyResponse, SignRequest, SignResponse,
 };
-use symbolon_proto::audit::RequestStatement;
+use symbolon_proto::audit::{NO_PAYLOAD, RequestStatement, payload_digest};
 use symbolon_proto::release::EphemeralKey;
 use symbolon_proto::{CustodianFailure, Problem, ciphertext};
 use symbolon_store::{NewRequest, RequestOutcome};
 use symbolon_transport::PeerIdentity;
 
 use crate::audit;
+use crate::fanout::{Bundle, NotEnough};
 use crate::problem::{ApiError, ApiJson};
 use crate::reconstruct::{self, RebuildError, Rebuilt};
 use crate::routes::require_client;
-use crate::state::{AppState, Key, Version, now_ms};
+use crate::state::{AppState, Group, Key, Version, now_ms, rfc3339};
+use crate::threshold::{self, Done, ThresholdError};
 
 /// How long custodians accept a request after it was created.
 const REQUEST_LIFETIME_MS: u64 = 60_000;
@@ -35,35 +41,55 @@ struct Participants {
     failures: Vec<CustodianFailure>,
 }
 
-/// Runs `op` with the rebuilt key, recording the request before and its
-/// outcome after.
-async fn with_key<T>(
+/// A request that is in the audit log, ready to be shown to custodians.
+struct Logged {
+    key: Arc<Key>,
+    version: Arc<Version>,
+    bundle: Bundle,
+    created: symbolon_audit::Entry,
+    started: Instant,
+}
+
+/// What a request asks for, before it is logged.
+struct Ask<'a> {
+    op: &'static str,
+    name: &'a str,
+    version: Option<u64>,
+    /// The kind the operation needs.
+    kind: KeyKind,
+    payload_digest: [u8; 32],
+    ephemeral_public: [u8; 32],
+}
+
+/// Checks the caller, the key and its kind, and logs `request.created`
+/// (before any custodian hears of the request). A refusal is logged too.
+async fn open_request(
     state: &AppState,
     peer: &PeerIdentity,
-    op: &'static str,
-    name: &str,
-    version: Option<u64>,
-    use_key: impl FnOnce(&Key, &Version, &Rebuilt) -> Result<T, ApiError>,
-) -> Result<(T, Participants), ApiError> {
+    ask: &Ask<'_>,
+) -> Result<Logged, ApiError> {
     require_client(peer)?;
     state.touch_principal(&peer.name, peer.role.as_str()).await;
     let started = Instant::now();
-    let (key, version) = match state.key(name, version).await {
+    let (op, name) = (ask.op, ask.name);
+    let (key, version) = match state.key(name, ask.version).await {
         Ok(found) => found,
         Err(e) => return Err(refused(state, peer, op, name, None, e).await),
     };
-    if key.kind != KeyKind::Secret {
+    if key.kind != ask.kind {
         let e = ApiError::conflict(
             "wrong-kind",
             format!(
-                "key {name:?} is a {} key; {op} needs a secret key",
-                key.kind.as_str()
+                "key {name:?} is a{} {} key; {op} needs a{} {} key",
+                article(key.kind),
+                key.kind.as_str(),
+                article(ask.kind),
+                ask.kind.as_str()
             ),
         );
         return Err(refused(state, peer, op, name, Some(&key.id), e).await);
     }
     let request_id = hex::encode(rand::rng().random::<[u8; 16]>());
-    let ephemeral = EphemeralKey::generate(&mut rand::rng());
     let created_at_ms = now_ms();
     let statement = RequestStatement {
         request_id: request_id.clone(),
@@ -73,7 +99,8 @@ async fn with_key<T>(
         requester: peer.name.clone(),
         created_at_ms,
         expires_at_ms: created_at_ms.saturating_add(REQUEST_LIFETIME_MS),
-        ephemeral_public: ephemeral.public(),
+        ephemeral_public: ask.ephemeral_public,
+        payload_digest: ask.payload_digest,
     };
     let mut created = audit::entry(EventKind::RequestCreated, &peer.name);
     created.key_id = Some(key.id.clone());
@@ -81,14 +108,13 @@ async fn with_key<T>(
     created.request_digest = Some(statement.digest());
     created.detail = Some(format!("{op} request {request_id}"));
     let row = NewRequest {
-        id: request_id.clone(),
+        id: request_id,
         key_id: key.id.clone(),
         version: i64::try_from(version.version).unwrap_or(i64::MAX),
         op: op.to_owned(),
         requester: peer.name.clone(),
         created_at: i64::try_from(created_at_ms).unwrap_or(i64::MAX),
     };
-    // The request is in the log before any custodian hears of it.
     let appended = state
         .audit
         .append(std::slice::from_ref(&created), move |tx| {
@@ -104,50 +130,42 @@ async fn with_key<T>(
         .iter()
         .map(|h| h.to_hex())
         .collect();
-    let bundle = reconstruct::Bundle {
-        statement,
-        head_note: head.to_note(),
-        head_size: head.head().size,
-        index,
-        entry: encoded,
-        inclusion,
-    };
-    let outcome = match reconstruct::rebuild(state, &key, &version, &ephemeral, &bundle).await {
-        Ok(rebuilt) => {
-            let value = use_key(&key, &version, &rebuilt);
-            // The key is wiped here, before the request is recorded.
-            let Rebuilt {
-                secret,
-                custodians,
-                failures,
-            } = rebuilt;
-            drop(secret);
-            value.map(|value| {
-                (
-                    value,
-                    Participants {
-                        custodians,
-                        failures,
-                    },
-                )
-            })
-        }
-        Err(RebuildError::NotEnough {
-            have,
-            need,
-            failures,
-        }) => Err(ApiError::custodians(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-enough-custodians",
-            format!("key {name:?} needs {need} custodians but only {have} returned a valid share"),
-            failures,
-        )),
-        Err(RebuildError::Combine(e)) => Err(ApiError::internal(format_args!(
-            "key {name:?} version {}: verified shares do not combine: {e}",
-            version.version
-        ))),
-    };
-    drop(ephemeral);
+    Ok(Logged {
+        key,
+        version,
+        bundle: Bundle {
+            statement,
+            head_note: head.to_note(),
+            head_size: head.head().size,
+            index,
+            entry: encoded,
+            inclusion,
+        },
+        created,
+        started,
+    })
+}
+
+fn article(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Ed25519 => "n",
+        KeyKind::Secret | KeyKind::Ristretto255 => "",
+    }
+}
+
+/// Logs the request's outcome — and, in the same transaction, every
+/// custodian that sent a bad partial result — and returns the outcome.
+/// Fails closed: a result whose completion is not in the log is not
+/// returned.
+async fn close_request<T>(
+    state: &AppState,
+    peer: &PeerIdentity,
+    op: &'static str,
+    logged: &Logged,
+    outcome: Result<(T, Participants), ApiError>,
+    faults: &[CustodianFailure],
+) -> Result<(T, Participants), ApiError> {
+    let (key, version) = (&logged.key, &logged.version);
     let (outcome_kind, custodians, detail) = match &outcome {
         Ok((_, who)) => (RequestOutcome::Ok, who.custodians.clone(), None),
         Err(ApiError::Problem(p)) => (
@@ -176,39 +194,188 @@ async fn with_key<T>(
     );
     completed.key_id = Some(key.id.clone());
     completed.key_version = Some(version.version);
-    completed.request_digest = created.request_digest;
+    completed.request_digest = logged.created.request_digest;
     completed.custodians = custodians.clone();
     completed.outcome = Some(label.to_owned());
     completed.detail = detail.clone();
+    let mut entries = vec![completed];
+    for fault in faults {
+        let mut suspect = audit::entry(EventKind::CustodianSuspect, "coordinator");
+        suspect.key_id = Some(key.id.clone());
+        suspect.key_version = Some(version.version);
+        suspect.request_digest = logged.created.request_digest;
+        suspect.custodians = vec![fault.id.clone()];
+        suspect.outcome = Some("bad partial result".to_owned());
+        suspect.detail = Some(format!("{op}: {}", fault.reason));
+        entries.push(suspect);
+    }
+    let request_id = logged.bundle.statement.request_id.clone();
+    let at = now_ms();
     let recorded = state
         .audit
-        .append(&[completed], {
+        .append(&entries, {
             let (request_id, custodians, detail) =
                 (request_id.clone(), custodians.clone(), detail.clone());
+            let faults: Vec<(String, String)> = faults
+                .iter()
+                .map(|f| (f.id.clone(), format!("{op}: {}", f.reason)))
+                .collect();
             move |tx| {
                 Box::pin(async move {
+                    let at = i64::try_from(at).unwrap_or(i64::MAX);
                     tx.complete_request(
                         &request_id,
-                        i64::try_from(now_ms()).unwrap_or(i64::MAX),
+                        at,
                         outcome_kind,
                         &custodians,
                         detail.as_deref(),
                     )
-                    .await
+                    .await?;
+                    let mut rows = Vec::with_capacity(faults.len());
+                    for (id, reason) in &faults {
+                        rows.push(tx.record_custodian_fault(id, reason, at).await?);
+                    }
+                    Ok(rows)
                 })
             }
         })
         .await;
-    // Fail closed: a result whose completion is not in the log is not
-    // returned.
-    if let Err(e) = recorded {
-        tracing::error!(request = %request_id, error = ?e, "could not record the request's outcome");
-        return Err(e.into());
+    match recorded {
+        Ok(appended) => {
+            if let Ok(mut map) = state.custodians.write() {
+                for row in appended.value {
+                    if let Some(c) = map.get_mut(&row.id) {
+                        c.faults = u64::try_from(row.faults).unwrap_or(0);
+                        c.last_fault = row.last_fault.map(|what| format!("{} {what}", rfc3339(at)));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(request = %request_id, error = ?e, "could not record the request's outcome");
+            return Err(e.into());
+        }
     }
     metrics::counter!("symbolon_operations_total", "op" => op, "outcome" => label).increment(1);
     metrics::histogram!("symbolon_operation_duration_seconds", "op" => op)
-        .record(started.elapsed().as_secs_f64());
+        .record(logged.started.elapsed().as_secs_f64());
     outcome
+}
+
+/// The answer when fewer than `t` custodians contributed.
+fn not_enough(name: &str, what: &str, e: NotEnough) -> ApiError {
+    ApiError::custodians(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not-enough-custodians",
+        format!(
+            "key {name:?} needs {} custodians but only {} returned a valid {what}",
+            e.need, e.have
+        ),
+        e.failures,
+    )
+}
+
+/// Runs `use_key` with the rebuilt `secret` key, recording the request
+/// before and its outcome after.
+async fn with_key<T>(
+    state: &AppState,
+    peer: &PeerIdentity,
+    op: &'static str,
+    name: &str,
+    version: Option<u64>,
+    use_key: impl FnOnce(&Key, &Version, &Rebuilt) -> Result<T, ApiError>,
+) -> Result<(T, Participants), ApiError> {
+    let ephemeral = EphemeralKey::generate(&mut rand::rng());
+    let ask = Ask {
+        op,
+        name,
+        version,
+        kind: KeyKind::Secret,
+        payload_digest: NO_PAYLOAD,
+        ephemeral_public: ephemeral.public(),
+    };
+    let logged = open_request(state, peer, &ask).await?;
+    let (key, version) = (&logged.key, &logged.version);
+    let mut faults = Vec::new();
+    let outcome = match reconstruct::rebuild(state, key, version, &ephemeral, &logged.bundle).await
+    {
+        Ok(rebuilt) => {
+            let value = use_key(key, version, &rebuilt);
+            // The key is wiped here, before the request is recorded.
+            let Rebuilt {
+                secret,
+                custodians,
+                failures,
+                faults: bad,
+            } = rebuilt;
+            drop(secret);
+            faults = bad;
+            value.map(|value| {
+                (
+                    value,
+                    Participants {
+                        custodians,
+                        failures,
+                    },
+                )
+            })
+        }
+        Err(RebuildError::NotEnough(e)) => {
+            faults = e.faults.clone();
+            Err(not_enough(name, "share", e))
+        }
+        Err(RebuildError::Combine(e)) => Err(ApiError::internal(format_args!(
+            "key {name:?} version {}: verified shares do not combine: {e}",
+            version.version
+        ))),
+    };
+    drop(ephemeral);
+    close_request(state, peer, op, &logged, outcome, &faults).await
+}
+
+/// Runs a threshold operation on a logged request: `run` gets the key
+/// version's group and the bundle.
+async fn with_partials<T>(
+    state: &AppState,
+    peer: &PeerIdentity,
+    ask: &Ask<'_>,
+    what: &str,
+    run: impl AsyncFnOnce(&Key, &Version, &Group, &Bundle) -> Result<Done<T>, ThresholdError>,
+) -> Result<(T, Participants, u64), ApiError> {
+    let logged = open_request(state, peer, ask).await?;
+    let (key, version) = (&logged.key, &logged.version);
+    let mut faults = Vec::new();
+    let outcome = match &version.group {
+        None => Err(ApiError::internal(format_args!(
+            "key {:?} v{} has no group key",
+            key.name, version.version
+        ))),
+        Some(group) => match run(key, version, group, &logged.bundle).await {
+            Ok(done) => {
+                faults = done.faults;
+                Ok((
+                    done.value,
+                    Participants {
+                        custodians: done.custodians,
+                        failures: done.failures,
+                    },
+                ))
+            }
+            Err(ThresholdError::NotEnough(e)) => {
+                faults = e.faults.clone();
+                Err(not_enough(ask.name, what, e))
+            }
+            Err(ThresholdError::Invalid { kind, detail }) => {
+                Err(ApiError::unprocessable(kind, detail))
+            }
+            Err(ThresholdError::Internal(reason)) => Err(ApiError::internal(format_args!(
+                "key {:?} v{}: {reason}",
+                key.name, version.version
+            ))),
+        },
+    };
+    let (value, who) = close_request(state, peer, ask.op, &logged, outcome, &faults).await?;
+    Ok((value, who, version.version))
 }
 
 /// Logs a request refused before it was created (unknown key or version,
@@ -247,6 +414,31 @@ pub(crate) async fn encrypt(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<EncryptRequest>,
 ) -> Result<axum::Json<EncryptResponse>, ApiError> {
+    let (key, version) = state.key(&name, None).await?;
+    if key.kind == KeyKind::Ristretto255 {
+        // Anyone may encrypt to the group key: no custodian, no secret.
+        require_client(&peer)?;
+        let Some(Group::Ristretto255(group)) = &version.group else {
+            return Err(ApiError::internal(format_args!(
+                "key {name:?} v{} has no group key",
+                version.version
+            )));
+        };
+        let ciphertext = ciphertext::encrypt_threshold(
+            &group.encryption_key(),
+            &key.name,
+            version.version,
+            request.plaintext.expose_secret(),
+            &mut rand::rng(),
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        return Ok(axum::Json(EncryptResponse {
+            ciphertext,
+            version: version.version,
+            custodians: Vec::new(),
+            failures: Vec::new(),
+        }));
+    }
     let (ciphertext, who) = with_key(
         &state,
         &peer,
@@ -297,6 +489,51 @@ pub(crate) async fn decrypt(
                 header.key
             ),
         ));
+    }
+    if ciphertext::is_threshold(&request.ciphertext) {
+        let parsed = ciphertext::parse_threshold(&request.ciphertext)
+            .map_err(|e| ApiError::unprocessable("bad-ciphertext", e.to_string()))?;
+        let ask = Ask {
+            op: "decrypt",
+            name: &name,
+            version: Some(header.version),
+            kind: KeyKind::Ristretto255,
+            payload_digest: payload_digest(&request.ciphertext),
+            ephemeral_public: [0; 32],
+        };
+        let bytes = request.ciphertext.as_slice();
+        let (plaintext, who, _) = with_partials(
+            &state,
+            &peer,
+            &ask,
+            "decryption share",
+            async |key, version, group, bundle| {
+                let Group::Ristretto255(group) = group else {
+                    return Err(ThresholdError::Internal(
+                        "not a ristretto255 group".to_owned(),
+                    ));
+                };
+                // Checked here too, so a tampered ciphertext costs the
+                // custodians nothing and fails with a precise answer.
+                parsed.ciphertext.verify(group, parsed.label).map_err(|_| {
+                    ThresholdError::Invalid {
+                        kind: "bad-ciphertext-proof",
+                        detail: format!(
+                            "the ciphertext's proof does not verify under key {:?} version {}: \
+                             it was altered, or made for another key",
+                            key.name, version.version
+                        ),
+                    }
+                })?;
+                threshold::decrypt(&state, key, version, group, bytes, &parsed, bundle).await
+            },
+        )
+        .await?;
+        return Ok(axum::Json(DecryptResponse {
+            plaintext: plaintext.into(),
+            custodians: who.custodians,
+            failures: who.failures,
+        }));
     }
     let (plaintext, who) = with_key(
         &state,
@@ -377,6 +614,60 @@ pub(crate) async fn release(
     .await?;
     Ok(axum::Json(ReleaseKeyResponse {
         envelope,
+        custodians: who.custodians,
+        failures: who.failures,
+    }))
+}
+
+/// Signs a message with an `ed25519` key through FROST: `t` custodians
+/// each contribute a signature share; the key never exists whole.
+#[utoipa::path(post, path = "/v1/keys/{name}/sign", tag = "operations",
+    params(("name" = String, Path, description = "key name")),
+    request_body = SignRequest,
+    responses((status = 200, body = SignResponse), (status = "4XX", body = Problem),
+              (status = 503, body = Problem, description = "fewer than t custodians answered")))]
+pub(crate) async fn sign(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<SignRequest>,
+) -> Result<axum::Json<SignResponse>, ApiError> {
+    let ask = Ask {
+        op: "sign",
+        name: &name,
+        version: None,
+        kind: KeyKind::Ed25519,
+        payload_digest: payload_digest(&request.message),
+        ephemeral_public: [0; 32],
+    };
+    let message = request.message.as_slice();
+    let ((signature, public_key), who, version) = with_partials(
+        &state,
+        &peer,
+        &ask,
+        "signature share",
+        async |key, version, group, bundle| {
+            let Group::Ed25519(group) = group else {
+                return Err(ThresholdError::Internal("not an ed25519 group".to_owned()));
+            };
+            let done = threshold::sign(&state, key, version, group, message, bundle).await?;
+            // Fail closed: the aggregate is checked before anyone sees it.
+            group
+                .verify(message, &done.value)
+                .map_err(|e| ThresholdError::Internal(format!("aggregate signature: {e}")))?;
+            Ok(Done {
+                value: (done.value.to_bytes(), group.verifying_key_bytes()),
+                custodians: done.custodians,
+                failures: done.failures,
+                faults: done.faults,
+            })
+        },
+    )
+    .await?;
+    Ok(axum::Json(SignResponse {
+        signature,
+        public_key,
+        version,
         custodians: who.custodians,
         failures: who.failures,
     }))

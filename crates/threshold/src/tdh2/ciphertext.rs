@@ -8,7 +8,7 @@ use rand_core::CryptoRng;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::keys::GroupPublic;
+use super::keys::{EncryptionKey, GroupPublic};
 use super::proof::{Dleq, G_BAR, hedged_nonce};
 use crate::Error;
 use crate::encoding::{Point, Reader};
@@ -55,7 +55,22 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<Ciphertext, Error> {
-    let y = &group.key;
+    encrypt_to(&group.encryption_key(), label, plaintext, rng)
+}
+
+/// [`encrypt`] with only the group's public key `Y` (what an encryptor
+/// that never talks to the cluster holds).
+///
+/// # Errors
+///
+/// As [`encrypt`].
+pub fn encrypt_to<R: CryptoRng + ?Sized>(
+    key: &EncryptionKey,
+    label: &[u8],
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<Ciphertext, Error> {
+    let y = &key.0;
     // r = H(random, Y, label, plaintext): uniform with a working RNG, and
     // never repeated for different messages with a broken one.
     let r = hedged_nonce(&[], &[ENCRYPT_DOMAIN, &y.bytes, label, plaintext], rng);

@@ -320,6 +320,11 @@ impl GroupPublic {
         self.key.bytes
     }
 
+    /// The group's public key `Y` alone: all an encryptor needs.
+    pub fn encryption_key(&self) -> EncryptionKey {
+        EncryptionKey(self.key)
+    }
+
     /// Participant `index`'s verification share `Y_i`, if it is one.
     pub fn verification_share_bytes(&self, index: u16) -> Option<[u8; 32]> {
         self.shares.get(&index).map(|p| p.bytes)
@@ -392,6 +397,40 @@ impl GroupPublic {
         }
         reader.finish()?;
         Self::new(WHAT, threshold, key, shares)
+    }
+}
+
+/// The group's public key `Y = x·G`: what [`super::encrypt_to`] encrypts
+/// to, without the verification shares a combiner needs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptionKey(pub(super) Point);
+
+impl EncryptionKey {
+    /// Decodes a ristretto255-compressed group key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPoint`] for a non-canonical encoding or the identity.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, Error> {
+        const WHAT: &str = "tdh2 encryption key";
+        let point = Point::decode(WHAT, bytes)?;
+        if point.point == RistrettoPoint::default() {
+            return Err(Error::InvalidPoint { what: WHAT });
+        }
+        Ok(Self(point))
+    }
+
+    /// The ristretto255-compressed encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.bytes
+    }
+}
+
+impl core::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("EncryptionKey")
+            .field(&Hex(&self.0.bytes))
+            .finish()
     }
 }
 

@@ -1,0 +1,363 @@
+//! Operations with threshold keys, where the key never exists whole: the
+//! coordinator relays a logged request to custodians, each returns a
+//! partial result computed with its share, and the coordinator checks and
+//! combines the partials (DESIGN §2, §4 step 5).
+//!
+//! * **Sign** (`ed25519`, FROST, RFC 9591). Custodians pre-publish batches
+//!   of single-use round-1 commitments ([`NoncePool`]), so a signature
+//!   costs one round trip: the coordinator takes one unused commitment per
+//!   signer, builds the signing package (which fixes the signer set), and
+//!   asks exactly those `t` custodians for signature shares. A custodian
+//!   that fails or sends a bad share is named, recorded, and the round is
+//!   run again with fresh commitments without it, while `t` others remain.
+//! * **Decrypt** (`ristretto255`, TDH2). Decryption shares do not depend on
+//!   who else takes part, so the coordinator asks `t + extra` custodians
+//!   (`partial_extra_custodians`, default 1) and combines the first `t`
+//!   whose DLEQ proofs verify; a bad share names its custodian.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use futures::future::join_all;
+use symbolon_proto::CustodianFailure;
+use symbolon_proto::custodian::{
+    NonceRequest, NonceResponse, PartialOperation, PartialRequest, PartialResponse,
+};
+use symbolon_threshold::{ed25519, tdh2};
+use zeroize::Zeroizing;
+
+use crate::fanout::{self, Bundle, Failure, NotEnough};
+use crate::state::{AppState, Key, Slot, Version};
+
+/// How many commitments to ask a custodian for at a time.
+const NONCE_BATCH: u16 = 64;
+
+/// Unused FROST commitments each custodian published, per key version.
+/// Each is handed out once ([`NoncePool::take`] removes it); the custodian
+/// refuses any it did not publish or already used, so a lost pool (a
+/// coordinator restart) only costs fresh batches.
+#[derive(Default)]
+pub(crate) struct NoncePool {
+    pool: Mutex<HashMap<(String, String, u64), VecDeque<ed25519::SigningCommitments>>>,
+}
+
+impl NoncePool {
+    fn take(
+        &self,
+        custodian: &str,
+        key_id: &str,
+        version: u64,
+    ) -> Option<ed25519::SigningCommitments> {
+        let mut pool = self.pool.lock().ok()?;
+        pool.get_mut(&(custodian.to_owned(), key_id.to_owned(), version))?
+            .pop_front()
+    }
+
+    fn put(
+        &self,
+        custodian: &str,
+        key_id: &str,
+        version: u64,
+        fresh: Vec<ed25519::SigningCommitments>,
+    ) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.entry((custodian.to_owned(), key_id.to_owned(), version))
+                .or_default()
+                .extend(fresh);
+        }
+    }
+
+    /// Forgets a custodian's commitments for a key version (it said it
+    /// does not know one: it restarted without them).
+    fn forget(&self, custodian: &str, key_id: &str, version: u64) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.remove(&(custodian.to_owned(), key_id.to_owned(), version));
+        }
+    }
+}
+
+/// One unused commitment of `slot`'s custodian, fetching a batch first if
+/// none is left.
+async fn commitment(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    slot: &Slot,
+) -> Result<ed25519::SigningCommitments, String> {
+    if let Some(c) = state.nonces.take(&slot.custodian, &key.id, version.version) {
+        return Ok(c);
+    }
+    let endpoint = state
+        .endpoint_of(&slot.custodian)
+        .ok_or_else(|| "not registered with this coordinator".to_owned())?;
+    let url = format!(
+        "{}/v1/keys/{}/versions/{}/nonces",
+        endpoint.trim_end_matches('/'),
+        key.id,
+        version.version
+    );
+    let timeout = state.custodian_timeout();
+    let response = tokio::time::timeout(
+        timeout,
+        state
+            .http
+            .post(&url)
+            .json(&NonceRequest { count: NONCE_BATCH })
+            .send(),
+    )
+    .await
+    .map_err(|_| format!("nonce request timed out after {} ms", timeout.as_millis()))?
+    .map_err(|e| fanout::describe_send_error(&e))?;
+    if !response.status().is_success() {
+        let (_, refusal) = fanout::refusal(response, timeout).await;
+        return Err(format!("nonce request {refusal}"));
+    }
+    let answer: NonceResponse = response
+        .json()
+        .await
+        .map_err(|e| format!("malformed nonce answer: {e}"))?;
+    if answer.custodian_id != slot.custodian || answer.index != slot.index {
+        return Err("answered the nonce request as another custodian or share".to_owned());
+    }
+    let mut fresh = answer
+        .commitments
+        .iter()
+        .map(|c| ed25519::SigningCommitments::from_bytes(&c.0))
+        .collect::<Result<VecDeque<_>, _>>()
+        .map_err(|e| format!("published a malformed commitment: {e}"))?;
+    let first = fresh
+        .pop_front()
+        .ok_or_else(|| "published no commitments".to_owned())?;
+    state
+        .nonces
+        .put(&slot.custodian, &key.id, version.version, fresh.into());
+    Ok(first)
+}
+
+/// A finished threshold operation.
+pub(crate) struct Done<T> {
+    pub(crate) value: T,
+    pub(crate) custodians: Vec<String>,
+    pub(crate) failures: Vec<CustodianFailure>,
+    pub(crate) faults: Vec<CustodianFailure>,
+}
+
+/// Why a threshold operation failed.
+#[derive(Debug)]
+pub(crate) enum ThresholdError {
+    /// Fewer than `t` custodians contributed a valid partial.
+    NotEnough(NotEnough),
+    /// The caller's input is unusable (422 with this problem kind).
+    Invalid { kind: &'static str, detail: String },
+    /// Our fault: partials that each verified do not combine, or the
+    /// stored key is unusable.
+    Internal(String),
+}
+
+/// Signs `message` with `t` custodians' FROST shares.
+pub(crate) async fn sign(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    group: &ed25519::GroupKey,
+    message: &[u8],
+    bundle: &Bundle,
+) -> Result<Done<ed25519::Signature>, ThresholdError> {
+    let need = usize::from(key.threshold);
+    let candidates = fanout::order_candidates(state, version);
+    let mut excluded: HashSet<&str> = HashSet::new();
+    let mut failures: Vec<CustodianFailure> = Vec::new();
+    let mut faults: Vec<CustodianFailure> = Vec::new();
+    loop {
+        // Round 1 from the pool: the first `t` custodians with a commitment.
+        let mut signers: Vec<&Slot> = Vec::with_capacity(need);
+        let mut commitments = BTreeMap::new();
+        for slot in &candidates {
+            if signers.len() == need {
+                break;
+            }
+            if excluded.contains(slot.custodian.as_str()) {
+                continue;
+            }
+            match commitment(state, key, version, slot).await {
+                Ok(c) => {
+                    commitments.insert(slot.index, c);
+                    signers.push(slot);
+                }
+                Err(reason) => {
+                    excluded.insert(&slot.custodian);
+                    failures.push(CustodianFailure {
+                        id: slot.custodian.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        if signers.len() < need {
+            return Err(ThresholdError::NotEnough(NotEnough {
+                have: signers.len(),
+                need,
+                failures,
+                faults,
+            }));
+        }
+        let package = ed25519::SigningPackage::new(message, &commitments)
+            .map_err(|e| ThresholdError::Internal(format!("signing package: {e}")))?;
+        let package_bytes = package.to_bytes();
+        // Round 2: every signer at once.
+        let answers = join_all(signers.iter().map(|slot| {
+            let package_bytes = &package_bytes;
+            async move {
+                let answer: PartialResponse =
+                    fanout::call(state, slot, bundle, "/v1/partial", |evidence| {
+                        PartialRequest {
+                            statement: bundle.statement.clone(),
+                            evidence,
+                            operation: PartialOperation::Sign {
+                                package: package_bytes.clone(),
+                            },
+                        }
+                    })
+                    .await
+                    .map_err(|reason| {
+                        if reason.contains("nonce-unknown") {
+                            state
+                                .nonces
+                                .forget(&slot.custodian, &key.id, version.version);
+                        }
+                        Failure::from(reason)
+                    })?;
+                ed25519::SignatureShare::from_bytes(&answer.partial)
+                    .map_err(|e| Failure::fault(format!("sent a malformed signature share: {e}")))
+            }
+        }))
+        .await;
+        let mut shares = BTreeMap::new();
+        let mut round_failed = false;
+        for (slot, answer) in signers.iter().zip(answers) {
+            match answer {
+                Ok(share) => {
+                    shares.insert(slot.index, share);
+                }
+                Err(failure) => {
+                    round_failed = true;
+                    note_failure(slot, failure, &mut failures, &mut faults);
+                    excluded.insert(&slot.custodian);
+                }
+            }
+        }
+        if round_failed {
+            continue;
+        }
+        match ed25519::aggregate(&package, &shares, group) {
+            Ok(signature) => {
+                return Ok(Done {
+                    value: signature,
+                    custodians: signers.iter().map(|s| s.custodian.clone()).collect(),
+                    failures,
+                    faults,
+                });
+            }
+            Err(symbolon_threshold::Error::InvalidSignatureShare { .. }) => {
+                // Name every cheater, not only the first aggregate found.
+                for slot in &signers {
+                    let bad = shares.get(&slot.index).is_none_or(|share| {
+                        ed25519::verify_share(group, slot.index, share, &package).is_err()
+                    });
+                    if bad {
+                        note_failure(
+                            slot,
+                            Failure::fault("sent a signature share that fails verification"),
+                            &mut failures,
+                            &mut faults,
+                        );
+                        excluded.insert(&slot.custodian);
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(ThresholdError::Internal(format!(
+                    "signature shares do not aggregate: {e}"
+                )));
+            }
+        }
+    }
+}
+
+fn note_failure(
+    slot: &Slot,
+    failure: Failure,
+    failures: &mut Vec<CustodianFailure>,
+    faults: &mut Vec<CustodianFailure>,
+) {
+    tracing::warn!(custodian = %slot.custodian, reason = %failure.reason, fault = failure.fault, "custodian did not contribute");
+    metrics::counter!("symbolon_custodian_failures_total", "custodian" => slot.custodian.clone())
+        .increment(1);
+    let entry = CustodianFailure {
+        id: slot.custodian.clone(),
+        reason: failure.reason,
+    };
+    if failure.fault {
+        faults.push(entry.clone());
+    }
+    failures.push(entry);
+}
+
+/// Decrypts a threshold ciphertext with the first `t` custodians whose
+/// decryption shares verify.
+pub(crate) async fn decrypt(
+    state: &AppState,
+    key: &Key,
+    version: &Version,
+    group: &tdh2::GroupPublic,
+    ciphertext_bytes: &[u8],
+    parsed: &symbolon_proto::ciphertext::Threshold<'_>,
+    bundle: &Bundle,
+) -> Result<Done<Zeroizing<Vec<u8>>>, ThresholdError> {
+    let (ciphertext, label) = (&parsed.ciphertext, parsed.label);
+    let need = usize::from(key.threshold);
+    let gathered = fanout::gather(
+        state,
+        version,
+        need,
+        state.config.partial_extra_custodians,
+        |slot| async move {
+            let answer: PartialResponse =
+                fanout::call(state, slot, bundle, "/v1/partial", |evidence| {
+                    PartialRequest {
+                        statement: bundle.statement.clone(),
+                        evidence,
+                        operation: PartialOperation::Decrypt {
+                            ciphertext: ciphertext_bytes.to_vec(),
+                        },
+                    }
+                })
+                .await?;
+            let share = tdh2::DecryptionShare::from_bytes(&answer.partial)
+                .map_err(|e| Failure::fault(format!("sent a malformed decryption share: {e}")))?;
+            if share.index() != slot.index {
+                return Err(Failure::fault(format!(
+                    "sent a decryption share for index {} instead of {}",
+                    share.index(),
+                    slot.index
+                )));
+            }
+            tdh2::verify_decryption_share(group, ciphertext, &share)
+                .map_err(|_| Failure::fault("sent a decryption share whose proof fails"))?;
+            Ok(share)
+        },
+    )
+    .await
+    .map_err(ThresholdError::NotEnough)?;
+    let (shares, custodians): (Vec<tdh2::DecryptionShare>, Vec<String>) =
+        gathered.good.into_iter().unzip();
+    let plaintext = tdh2::combine(group, ciphertext, label, &shares).map_err(|e| {
+        ThresholdError::Internal(format!("verified decryption shares do not combine: {e}"))
+    })?;
+    Ok(Done {
+        value: plaintext,
+        custodians,
+        failures: gathered.failures,
+        faults: gathered.faults,
+    })
+}

@@ -1,0 +1,12 @@
+-- Symbolon coordinator store, schema version 3 (PostgreSQL): threshold
+-- keys. Keep in step with ../sqlite/0003_threshold.sql.
+-- `public_key` is the public side of a threshold key version (the group
+-- key and every custodian's verification share, in the threshold crate's
+-- encoding); NULL for `secret` keys. Public data only.
+ALTER TABLE key_versions ADD COLUMN public_key BYTEA;
+
+-- Partial results (signature or decryption shares) a custodian sent that
+-- failed their proofs: how many, and the last one.
+ALTER TABLE custodians ADD COLUMN faults BIGINT NOT NULL DEFAULT 0 CHECK (faults >= 0);
+ALTER TABLE custodians ADD COLUMN last_fault TEXT;
+ALTER TABLE custodians ADD COLUMN last_fault_at BIGINT;
