@@ -67,6 +67,7 @@ impl Cluster {
             custodian_timeout_ms: 1_000,
             hedge_after_ms: 150,
             extra_custodians: 0,
+            partial_extra_custodians: 1,
             max_body_bytes: 64 * 1024,
         };
         let coordinator = symbolon_coordinator::start(coordinator_config.clone())
@@ -200,14 +201,28 @@ impl Cluster {
     }
 
     async fn create_key(&self, name: &str, t: u16, n: u16) -> Value {
+        self.create_kind(name, "secret", t, n).await
+    }
+
+    async fn create_kind(&self, name: &str, kind: &str, t: u16, n: u16) -> Value {
         let (status, body) = self
             .post(
                 "/v1/keys",
-                json!({"name": name, "kind": "secret", "threshold": t, "shares": n, "distinct": "country"}),
+                json!({"name": name, "kind": kind, "threshold": t, "shares": n, "distinct": "country"}),
             )
             .await;
         assert_eq!(status, 201, "{body}");
         body
+    }
+
+    async fn sign(&self, key: &str, message: &[u8]) -> (u16, Value) {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.post(
+            &format!("/v1/keys/{key}/sign"),
+            json!({"message": b64.encode(message)}),
+        )
+        .await
     }
 
     async fn encrypt(&self, key: &str, plaintext: &[u8]) -> Vec<u8> {
@@ -435,11 +450,18 @@ async fn bad_requests_get_precise_problems() {
     let (status, body) = cluster
         .post(
             "/v1/keys",
-            json!({"name": "x", "kind": "ed25519", "threshold": 2, "shares": 3}),
+            json!({"name": "x", "kind": "ed25519", "threshold": 1, "shares": 3}),
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:unsupported-kind");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a key of kind ed25519 needs 2 <= threshold"),
+        "{body}"
+    );
 
     let (status, body) = cluster
         .post(
@@ -739,4 +761,267 @@ async fn every_change_is_in_the_audit_log_and_custodians_witness_it() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("entry 2 is missing"), "{err}");
+}
+
+/// The custodians an answer names, sorted.
+fn ids(list: &Value) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            c.as_str()
+                .unwrap_or_else(|| c["id"].as_str().unwrap())
+                .to_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn public_key(key: &Value) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(key["public_key"].as_str().unwrap(), &mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_keys_sign_and_decrypt_through_partials() {
+    let mut cluster = Cluster::start().await;
+
+    // Ed25519: every signature verifies strictly under the group key that
+    // `key show` publishes.
+    let created = cluster
+        .create_kind("release-signing", "ed25519", 3, 5)
+        .await;
+    assert_eq!(created["kind"], "ed25519");
+    let group = ed25519_dalek::VerifyingKey::from_bytes(&public_key(&created)).unwrap();
+    let (status, shown) = cluster.get("/v1/keys/release-signing").await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["public_key"], created["public_key"]);
+    for n in 0..8u8 {
+        let message = format!("release v1.{n}");
+        let (status, body) = cluster.sign("release-signing", message.as_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(ids(&body["custodians"]).len(), 3, "{body}");
+        assert_eq!(body["public_key"], created["public_key"]);
+        let mut signature = [0u8; 64];
+        hex::decode_to_slice(body["signature"].as_str().unwrap(), &mut signature).unwrap();
+        group
+            .verify_strict(
+                message.as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&signature),
+            )
+            .unwrap();
+        assert!(
+            group
+                .verify_strict(
+                    b"another message",
+                    &ed25519_dalek::Signature::from_bytes(&signature)
+                )
+                .is_err()
+        );
+    }
+
+    // ristretto255: encrypted by the coordinator or offline with the
+    // public key alone, decrypted by t custodians' shares.
+    let created = cluster.create_kind("vault", "ristretto255", 3, 5).await;
+    let key = symbolon_threshold::tdh2::EncryptionKey::from_bytes(public_key(&created)).unwrap();
+    let offline = symbolon_proto::ciphertext::encrypt_threshold(
+        &key,
+        "vault",
+        1,
+        &[0x42; 1024],
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let online = cluster.encrypt("vault", b"volume key").await;
+    for (ciphertext, plaintext) in [
+        (&offline, vec![0x42; 1024]),
+        (&online, b"volume key".to_vec()),
+    ] {
+        let (status, body) = cluster.decrypt("vault", ciphertext).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(plaintext_of(&body), plaintext);
+        assert_eq!(ids(&body["custodians"]).len(), 3, "{body}");
+    }
+
+    // Tampered: refused before any custodian is asked.
+    let mut tampered = offline.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let (status, body) = cluster.decrypt("vault", &tampered).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext-proof");
+    // Another key's ciphertext renamed to this key: its proof binds the
+    // name, so it fails too.
+    cluster.create_kind("other", "ristretto255", 2, 3).await;
+    let renamed =
+        symbolon_proto::ciphertext::encrypt_threshold(&key, "other", 1, b"x", &mut rand::rng())
+            .unwrap();
+    let (status, body) = cluster.decrypt("other", &renamed).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext-proof");
+    let (status, body) = cluster.decrypt("vault", &renamed).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:wrong-key");
+
+    // Kinds are not interchangeable.
+    let (status, body) = cluster.sign("vault", b"m").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:wrong-kind");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sign needs an ed25519 key"),
+        "{body}"
+    );
+    let ed_named = symbolon_proto::ciphertext::encrypt_threshold(
+        &key,
+        "release-signing",
+        1,
+        b"x",
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let (status, body) = cluster.decrypt("release-signing", &ed_named).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:wrong-kind");
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "imported", "kind": "ed25519", "threshold": 2, "shares": 3, "import": "AAAA"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-import");
+    let (status, body) = cluster
+        .post(
+            "/v1/keys",
+            json!({"name": "t1", "kind": "ristretto255", "threshold": 1, "shares": 3}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+
+    // Two of five down: both still work; three down: named.
+    cluster.stop_custodian(1).await;
+    cluster.stop_custodian(4).await;
+    for _ in 0..3 {
+        let (status, body) = cluster.sign("release-signing", b"degraded").await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = cluster.decrypt("vault", &offline).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    cluster.stop_custodian(2).await;
+    for (status, body) in [
+        cluster.sign("release-signing", b"down").await,
+        cluster.decrypt("vault", &offline).await,
+    ] {
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["type"], "urn:symbolon:problem:not-enough-custodians");
+        assert_eq!(ids(&body["custodians"]), ["c2", "c3", "c5"], "{body}");
+    }
+
+    // The key survives a restart of everything.
+    cluster.restart_coordinator().await;
+    for i in [1, 2, 4] {
+        cluster.start_custodian(i).await;
+    }
+    cluster.wait_states(&["healthy"; 5]).await;
+    let (status, body) = cluster.sign("release-signing", b"after restart").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = cluster.decrypt("vault", &offline).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(plaintext_of(&body), vec![0x42; 1024]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cheating_custodian_is_named_recorded_and_left_out() {
+    let cluster = Cluster::start().await;
+    let signing = cluster.create_kind("s", "ed25519", 2, 5).await;
+    let group = ed25519_dalek::VerifyingKey::from_bytes(&public_key(&signing)).unwrap();
+    cluster.create_kind("d", "ristretto255", 2, 5).await;
+    let ciphertext = cluster.encrypt("d", b"secret payload").await;
+    cluster.custodians[0]
+        .as_ref()
+        .unwrap()
+        .hooks()
+        .corrupt_releases
+        .store(true, Ordering::SeqCst);
+    let mut blamed = Vec::new();
+    for n in 0..10u8 {
+        let (status, body) = cluster.decrypt("d", &ciphertext).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(plaintext_of(&body), b"secret payload");
+        assert!(
+            !ids(&body["custodians"]).contains(&"c1".to_owned()),
+            "{body}"
+        );
+        for f in body["failures"].as_array().into_iter().flatten() {
+            assert!(
+                f["reason"].as_str().unwrap().contains("proof fails"),
+                "{body}"
+            );
+            blamed.push(f["id"].as_str().unwrap().to_owned());
+        }
+        let message = [n; 7];
+        let (status, body) = cluster.sign("s", &message).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            !ids(&body["custodians"]).contains(&"c1".to_owned()),
+            "{body}"
+        );
+        let mut signature = [0u8; 64];
+        hex::decode_to_slice(body["signature"].as_str().unwrap(), &mut signature).unwrap();
+        group
+            .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .unwrap();
+        for f in body["failures"].as_array().into_iter().flatten() {
+            assert!(
+                f["reason"].as_str().unwrap().contains("fails verification"),
+                "{body}"
+            );
+            blamed.push(f["id"].as_str().unwrap().to_owned());
+        }
+    }
+    blamed.sort();
+    blamed.dedup();
+    assert_eq!(
+        blamed,
+        ["c1"],
+        "only the cheater is blamed, and it was asked"
+    );
+
+    // Recorded on the custodian, and in the audit log.
+    let (_, status) = cluster.get("/v1/status").await;
+    let c1 = &status["custodians"][0];
+    assert_eq!(c1["id"], "c1");
+    assert!(c1["faults"].as_u64().unwrap() >= 1, "{c1}");
+    let last_fault = c1["last_fault"].as_str().unwrap();
+    assert!(
+        last_fault.contains("sign: sent a signature share")
+            || last_fault.contains("decrypt: sent a decryption share"),
+        "{c1}"
+    );
+    for other in status["custodians"].as_array().unwrap().iter().skip(1) {
+        assert_eq!(other["faults"], 0, "{other}");
+    }
+    let (_, entries) = cluster.get("/v1/audit/entries?start=0&limit=1000").await;
+    let suspects: Vec<&Value> = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["entry"]["event"] == "custodian.suspect"
+                && e["entry"]["outcome"] == "bad partial result"
+        })
+        .collect();
+    assert!(!suspects.is_empty(), "{entries}");
+    assert!(
+        suspects
+            .iter()
+            .all(|e| e["entry"]["custodians"] == json!(["c1"]))
+    );
 }

@@ -89,15 +89,17 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Makes the entries of `dir` (creations, renames, removals) durable.
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::write(dir))
 }
 
+/// Makes the entries of `dir` durable (a no-op off Unix).
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), Error> {
+pub(crate) fn sync_dir(_dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 

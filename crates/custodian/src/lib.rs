@@ -15,14 +15,29 @@
 //!   key is refused.
 //! * **Storing.** Each shard arrives as a signed, sealed envelope and is
 //!   verified before anything is written — signer, signature, recipient, key
-//!   and version, expiry, decryption and share commitment — then stored as
-//!   received, atomically. A bad one is refused with a precise problem
-//!   document (see *Errors on the wire* below).
-//! * **Releasing.** For a coordinator's release request naming the key and
-//!   version, it seals `blinding ‖ share` with HPKE to the request's
-//!   ephemeral key, bound to the request id, key, version, its own id and
-//!   the share index (`symbolon_proto::release`). Shares never leave in the
-//!   clear.
+//!   and version, expiry, decryption and share commitment; for a threshold
+//!   key (`ed25519`: scheme `frost-ed25519`; `ristretto255`: scheme
+//!   `feldman-ristretto255`) also the share package
+//!   (`symbolon_proto::scalar::open_package`: a consistent group, the share
+//!   on the dealer's Feldman commitment, index and threshold as signed, the
+//!   group the one the metadata commits to) — then stored as received,
+//!   atomically. A bad one is refused with a precise problem document (see
+//!   *Errors on the wire* below).
+//! * **Releasing** (`secret` keys only). For a coordinator's release
+//!   request naming the key and version, proven in the audit log, it seals
+//!   `blinding ‖ share` with HPKE to the request's ephemeral key, bound to
+//!   the request id, key, version, its own id and the share index
+//!   (`symbolon_proto::release`). Shares never leave in the clear, and a
+//!   threshold key's share never leaves at all.
+//! * **Partial results** (threshold keys). For a logged request whose
+//!   statement carries the digest of the payload, it answers a FROST
+//!   signature share (RFC 9591, Section 5.2) over the signing package's
+//!   message, or a TDH2 decryption share with its DLEQ proof
+//!   (Shoup–Gennaro) once the ciphertext's own proof holds under its label.
+//! * **Nonces.** For an `ed25519` share it publishes FROST round-1
+//!   commitments ahead of time; each nonce pair signs at most once, across
+//!   restarts (written before publishing; after an unclean stop every
+//!   published batch is dropped — see *Data directory*).
 //! * **Heartbeats.** Every few seconds, a heartbeat with a sequence number
 //!   that strictly increases across restarts and the BLAKE3 digest of every
 //!   stored shard, signed with the attestation key.
@@ -36,19 +51,38 @@
 //! | `coordinator.recipient` | the pinned coordinator's recipient string |
 //! | `heartbeat.seq` | the heartbeat sequence high-water mark |
 //! | `shares/<key_id>/<version>.sym` | binary shard envelopes, as received |
+//! | `nonces/<key_id>/<version>/<seq>.batch` | unused FROST nonces (`NonceBatch` encoding, secret, 0600), written before their commitments are published |
+//! | `nonces/CLEAN` | present only between a graceful stop and the next start |
+//! | `audit/` | the audit log witness (see the ledger module) |
 //!
 //! Every file is written atomically (temporary file, fsync, rename, fsync
 //! of the directory). At startup every shard is verified again; one that
 //! fails is logged with its path and reason and left out (never deleted).
 //!
+//! Nonce batches follow *drop the batch on doubt*: taking a nonce pair to
+//! sign only updates memory; a graceful stop ([`Handle::shutdown`], after
+//! the server stopped serving) rewrites every batch with what is left and
+//! writes `nonces/CLEAN`. A start deletes the marker (durably) before
+//! loading the batches; without it (a crash, a kill, a dropped [`Handle`])
+//! every batch file is deleted with a warning, since the last run may have
+//! used nonces its files still hold. At most [`MAX_OUTSTANDING_NONCES`]
+//! unused pairs are kept per key version (the oldest batches go first);
+//! deleting a share drops its nonces. Never restore `nonces/` from a
+//! backup.
+//!
 //! # Errors on the wire
 //!
 //! RFC 9457 problem documents with `type` `urn:symbolon:problem:<kind>`:
 //! `bad-request`, `bad-envelope` (400); `wrong-signer`, `bad-signature`,
-//! `not-recipient`, `key-mismatch`, `expired`, `commitment-mismatch` (422);
-//! `conflict` (409); `not-found` (404); `method-not-allowed` (405);
-//! `payload-too-large` (413); `unsupported-media-type` (415);
-//! `not-registered` (503); a bare 500 for the custodian's own faults.
+//! `not-recipient`, `key-mismatch`, `expired`, `commitment-mismatch`,
+//! `bad-share-package`, `not-a-signer`, `bad-signing-package`,
+//! `bad-ciphertext-proof` (422); `conflict`, `wrong-kind`,
+//! `nonce-unknown`, `audit-leaves-gap`, `audit-log-refused` (409);
+//! `payload-mismatch`, `request-not-in-log`, `request-expired` (403);
+//! `not-found` (404); `method-not-allowed` (405); `payload-too-large`
+//! (413); `unsupported-media-type` (415); `not-registered`,
+//! `audit-log-not-pinned`, `stopping` (503); a bare 500 for the
+//! custodian's own faults. The routes module lists when each is answered.
 //!
 //! # Example
 //!
@@ -68,6 +102,7 @@ mod files;
 mod keys;
 mod ledger;
 mod membership;
+mod nonces;
 mod routes;
 mod sequence;
 mod state;
@@ -88,11 +123,13 @@ use tokio::task::JoinHandle;
 
 pub use config::{Config, DEFAULT_HEARTBEAT_INTERVAL};
 pub use error::Error;
+pub use nonces::MAX_OUTSTANDING as MAX_OUTSTANDING_NONCES;
 pub use routes::MAX_BODY;
 
 use crate::keys::Keys;
 use crate::ledger::Ledger;
 use crate::membership::Membership;
+use crate::nonces::NonceStore;
 use crate::sequence::Sequence;
 use crate::state::State;
 use crate::vault::Vault;
@@ -106,20 +143,26 @@ pub const COORDINATOR_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Hooks {
     /// When set, every release flips one bit of the share (after the
     /// blinding) before sealing it, so the coordinator's commitment check
-    /// must catch it. Each such release is logged at warn level.
+    /// must catch it; and every partial result is wrong but well-formed
+    /// (bit 0 of a signature share's first byte, or of the first byte of a
+    /// decryption share's proof response, flipped), so the coordinator's
+    /// per-share check must catch it and name this custodian. Each such
+    /// answer is logged at warn level.
     pub corrupt_releases: AtomicBool,
 }
 
 /// A running custodian, from [`start`].
 ///
 /// Dropping it without [`Handle::shutdown`] also stops the background tasks,
-/// but without waiting for them.
+/// but without waiting for them, and without saving the unused FROST
+/// nonces: like a crash, the next start drops every published nonce batch.
 #[derive(Debug)]
 pub struct Handle {
     id: String,
     local_addr: SocketAddr,
     endpoint: String,
     hooks: Arc<Hooks>,
+    state: Arc<State>,
     stop: watch::Sender<bool>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     membership: Option<JoinHandle<()>>,
@@ -148,25 +191,40 @@ impl Handle {
     }
 
     /// Stops the membership task and shuts the server down gracefully
-    /// (in-flight requests finish, within the transport's grace period).
+    /// (in-flight requests finish, within the transport's grace period);
+    /// once it no longer serves, saves the unused FROST nonces and marks
+    /// the stop clean (`nonces/CLEAN`), so the next start keeps them.
     ///
     /// # Errors
     ///
     /// [`Error::Serve`] if the server ended with an error, [`Error::Task`]
-    /// if a task panicked.
+    /// if a task panicked, [`Error::Write`] if the nonces cannot be saved
+    /// (then the next start drops them all).
     pub async fn shutdown(mut self) -> Result<(), Error> {
         self.stop.send_replace(true);
-        if let Some(membership) = self.membership.take() {
-            membership
+        let membership = match self.membership.take() {
+            Some(membership) => membership
                 .await
-                .map_err(|_| Error::Task { task: "membership" })?;
-        }
-        if let Some(server) = self.server.take() {
-            server
+                .map_err(|_| Error::Task { task: "membership" }),
+            None => Ok(()),
+        };
+        let served = match self.server.take() {
+            Some(server) => server
                 .await
-                .map_err(|_| Error::Task { task: "server" })?
-                .map_err(|source| Error::Serve { source })?;
-        }
+                .map_err(|_| Error::Task { task: "server" })
+                .and_then(|served| served.map_err(|source| Error::Serve { source })),
+            None => Ok(()),
+        };
+        // The server task has ended (however): no handler takes a nonce
+        // any more, and `persist` closes the store for good measure.
+        let state = Arc::clone(&self.state);
+        let saved = tokio::task::spawn_blocking(move || state.nonces.persist())
+            .await
+            .map_err(|_| Error::Task { task: "nonce save" })
+            .and_then(|saved| saved);
+        membership?;
+        served?;
+        saved?;
         tracing::info!(id = self.id, "custodian stopped");
         Ok(())
     }
@@ -208,7 +266,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
 
     let id = config.id.clone();
     let data_dir = config.data_dir.clone();
-    let (keys, pinned, sequence, vault, ledger) = {
+    let (keys, pinned, sequence, vault, nonces, ledger) = {
         let id = id.clone();
         let data_dir = data_dir.clone();
         tokio::task::spawn_blocking(move || prepare(&data_dir, &id))
@@ -237,6 +295,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         data_dir,
         keys,
         vault,
+        nonces,
         ledger,
         pinned,
         Arc::clone(&hooks),
@@ -274,6 +333,7 @@ pub async fn start(config: Config) -> Result<Handle, Error> {
         local_addr,
         endpoint,
         hooks,
+        state,
         stop,
         server: Some(server),
         membership: Some(membership),
@@ -295,15 +355,17 @@ pub async fn run(
 }
 
 /// The disk work of [`start`]: data directory, keys, pinned coordinator,
-/// heartbeat sequence, shards.
+/// heartbeat sequence, shards, nonce batches (after the shards: batches of
+/// shares no longer held are dropped).
 fn prepare(data_dir: &Path, id: &str) -> Result<Prepared, Error> {
     files::create_private_dir(data_dir)?;
     let keys = Keys::load_or_create(data_dir)?;
     let pinned = keys::load_pinned(data_dir)?;
     let sequence = Sequence::open(data_dir)?;
     let vault = Vault::load(data_dir, pinned.as_ref(), &keys.identity, id)?;
+    let nonces = NonceStore::load(data_dir, &vault)?;
     let ledger = Ledger::load(data_dir)?;
-    Ok((keys, pinned, sequence, vault, ledger))
+    Ok((keys, pinned, sequence, vault, nonces, ledger))
 }
 
 /// What [`prepare`] loads.
@@ -312,6 +374,7 @@ type Prepared = (
     Option<symbolon_envelope::Recipient>,
     Sequence,
     Vault,
+    NonceStore,
     Ledger,
 );
 

@@ -5,9 +5,21 @@
 //! | --- | --- |
 //! | `PUT /v1/keys/{key_id}/versions/{version}/share` (binary envelope) | 200 `StoreShareResponse` |
 //! | `DELETE /v1/keys/{key_id}/versions/{version}/share` | 204, idempotent |
-//! | `POST /v1/release` (`ReleaseRequest`) | 200 `ReleaseResponse` |
+//! | `POST /v1/release` (`ReleaseRequest`) | 200 `ReleaseResponse` (a `secret` key's shard only) |
+//! | `POST /v1/partial` (`PartialRequest`) | 200 `PartialResponse`: a FROST signature share or a TDH2 decryption share |
+//! | `POST /v1/keys/{key_id}/versions/{version}/nonces` (`NonceRequest`) | 200 `NonceResponse`: fresh FROST commitments, persisted first |
 //! | `POST /v1/audit/sync` (`AuditSync`) | 200 `AuditSynced` |
 //! | `GET /v1/health` | 200 `CustodianHealth` |
+//!
+//! A release and a partial result run the same checks, in this order: this
+//! run registered with the pinned coordinator; the shard is held; it is of
+//! the kind the operation needs (a `secret` key for a release; `ed25519`
+//! for `sign`, `ristretto255` for `decrypt`); (partial only) the logged
+//! statement names the operation asked for; the shard has not expired;
+//! (partial only) the payload — the message in the signing package, or the
+//! whole ciphertext — has the digest the logged statement carries; and the
+//! request is proven in the audit log (see `crate::ledger`). Only then is
+//! the share sealed, a nonce pair taken, or the decryption share computed.
 //!
 //! Every error is an RFC 9457 problem document
 //! (`application/problem+json`) whose `type` is
@@ -15,25 +27,34 @@
 //!
 //! | status | kind | when |
 //! | --- | --- | --- |
-//! | 400 | `bad-request` | malformed path, JSON or ephemeral key |
-//! | 400 | `bad-envelope` | the body is not a shard envelope, or it does not decrypt |
+//! | 400 | `bad-request` | malformed path, JSON, ephemeral key, signing package or ciphertext; a nonce count outside 1..=`MAX_NONCES_PER_REQUEST`; a statement whose `op` is not the partial operation asked for |
+//! | 400 | `bad-envelope` | the body is not a shard envelope, it does not decrypt, or its scheme is unknown |
 //! | 422 | `wrong-signer` | signed by a key other than the pinned coordinator's |
 //! | 422 | `bad-signature` | the signature does not verify |
 //! | 422 | `not-recipient` | not sealed to this custodian (key or id) |
 //! | 422 | `key-mismatch` | metadata key id or epoch differs from the path |
-//! | 422 | `expired` | the shard's `expires_at` has passed (on store and on release) |
+//! | 422 | `expired` | the shard's `expires_at` has passed (on store, release, partial result and nonce request) |
 //! | 422 | `commitment-mismatch` | the opened share does not match its commitment |
+//! | 422 | `bad-share-package` | a threshold shard's plaintext is not a share package that checks out against its metadata (group inconsistent or not the one committed to, share off the dealer's commitment, index or threshold differs) |
+//! | 409 | `wrong-kind` | a release of a threshold key's shard (its share never leaves the custodian); a partial result or nonces with a shard of another kind |
+//! | 403 | `payload-mismatch` | the message or ciphertext is not the payload whose digest the logged request carries |
+//! | 422 | `not-a-signer` | the signing package lists no commitment for this custodian's index |
+//! | 422 | `bad-signing-package` | the signing package lists fewer signers than the threshold, or a signer outside the group, or FROST refuses it |
+//! | 409 | `nonce-unknown` | the package's commitment for this custodian is not one it published and still holds (unknown, already used, dropped at an unclean restart or beyond the cap) |
+//! | 422 | `key-mismatch` | (decrypt) the ciphertext names another key version than the request |
+//! | 422 | `bad-ciphertext-proof` | the ciphertext's proof fails for this key's group under its label (tampered, relabelled, or made for another key) |
 //! | 409 | `conflict` | a different shard is already held for that key version |
 //! | 404 | `not-found` | no shard held for that key version; unknown route |
 //! | 405 | `method-not-allowed` | known route, wrong method |
 //! | 413 | `payload-too-large` | body over [`MAX_BODY`] |
-//! | 503 | `audit-log-not-pinned` | release before this run registered and pinned the log key |
+//! | 503 | `audit-log-not-pinned` | release or partial result before this run registered and pinned the log key |
 //! | 409 | `audit-leaves-gap` | the log's leaf hashes sent start beyond the ones held |
 //! | 409 | `audit-log-refused` | the tree head is not signed by the pinned log key, or the log forked or was rewritten (recorded in `audit/refusals.log`) |
 //! | 403 | `request-not-in-log` | the request is not the `request.created` entry proven in the log |
 //! | 403 | `request-expired` | the request expired (or claims a future creation time) |
-//! | 415 | `unsupported-media-type` | release body without a JSON content type |
-//! | 503 | `not-registered` | no registration with the coordinator yet in this run |
+//! | 415 | `unsupported-media-type` | JSON route body without a JSON content type |
+//! | 503 | `not-registered` | a shard or a nonce request before this run registered with the coordinator |
+//! | 503 | `stopping` | a nonce request while the custodian is shutting down |
 //! | 500 | `about:blank` | our own fault: logged, nothing shown |
 
 use std::sync::Arc;
@@ -47,17 +68,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use symbolon_envelope::BLINDING_LEN;
+use symbolon_proto::api::KeyKind;
+use symbolon_proto::audit::{
+    AuditEvidence, AuditSync, AuditSynced, RequestStatement, payload_digest,
+};
 use symbolon_proto::custodian::{
-    CustodianHealth, ReleaseRequest, ReleaseResponse, StoreShareResponse,
+    B64, CustodianHealth, MAX_NONCES_PER_REQUEST, NonceRequest, NonceResponse, PartialOperation,
+    PartialRequest, PartialResponse, ReleaseRequest, ReleaseResponse, StoreShareResponse,
 };
 use symbolon_proto::release::{ReleaseContext, seal};
+use symbolon_proto::scalar::HeldShare;
 use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
+use symbolon_threshold::{ed25519, tdh2};
 use zeroize::Zeroizing;
 
-use crate::ledger::LogRefusal;
+use crate::ledger::{LogRefusal, Witnessed};
+use crate::nonces::PublishError;
 use crate::state::State;
-use crate::vault::{self, Expected, Refusal, StoreError, Stored};
-use symbolon_proto::audit::{AuditSync, AuditSynced};
+use crate::vault::{self, Expected, Held, Refusal, StoreError, Stored};
 
 /// The largest request body accepted, bytes (a shard of a 32-byte key is a
 /// few hundred bytes).
@@ -71,6 +99,11 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             put(put_share).delete(delete_share),
         )
         .route("/v1/release", post(release))
+        .route("/v1/partial", post(partial))
+        .route(
+            "/v1/keys/{key_id}/versions/{version}/nonces",
+            post(publish_nonces),
+        )
         .route("/v1/audit/sync", post(audit_sync))
         .route("/v1/health", get(health))
         .fallback(unknown_route)
@@ -105,6 +138,24 @@ impl ApiError {
 
     fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    fn wrong_kind(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "wrong-kind",
+            "Wrong key kind for this operation",
+            detail,
+        )
+    }
+
+    fn not_registered() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-registered",
+            "Not registered",
+            "this custodian has not registered with the coordinator yet, so it has no coordinator key to check shards against; retry shortly",
+        )
     }
 
     fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -143,6 +194,11 @@ impl From<&Refusal> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "commitment-mismatch",
                 "Share does not match its commitment",
+            ),
+            Refusal::BadSharePackage(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad-share-package",
+                "Bad threshold share package",
             ),
         };
         Self::new(status, kind, title, refusal.to_string())
@@ -237,12 +293,7 @@ async fn put_share(
     let (key_id, version) = share_path(path)?;
     let body = body.map_err(|r| bytes_problem(&r))?;
     let Some(coordinator) = state.registered_coordinator() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-registered",
-            "Not registered",
-            "this custodian has not registered with the coordinator yet, so it has no coordinator key to check shards against; retry shortly",
-        ));
+        return Err(ApiError::not_registered());
     };
     // The same bytes again (a retried PUT): already verified and stored.
     if let Some(held) = state.vault.get(&key_id, version)
@@ -300,16 +351,76 @@ async fn delete_share(
         .delete(&key_id, version)
         .await
         .map_err(ApiError::internal)?;
+    // Its nonces are useless without it (and would be dropped at the next
+    // start anyway).
+    state
+        .nonces
+        .drop_key(&key_id, version)
+        .await
+        .map_err(ApiError::internal)?;
     if removed {
         tracing::info!(key_id, version, "deleted a shard");
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /v1/release`: the shard's plaintext sealed to the request's
-/// ephemeral key, once the request is proven to be in the audit log (that
-/// check, which may append the log's new leaf hashes to disk, runs on the
-/// blocking pool).
+/// The shard a request names, once this run has registered with the
+/// pinned coordinator (nothing is released or computed before).
+fn requested_shard(state: &State, statement: &RequestStatement) -> Result<Arc<Held>, ApiError> {
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::from(&LogRefusal::NotPinned));
+    }
+    state
+        .vault
+        .get(&statement.key_id, statement.version)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no shard held for key {:?} version {}",
+                statement.key_id, statement.version
+            ))
+        })
+}
+
+/// Refuses an expired shard.
+fn check_expiry(shard: &Held) -> Result<(), ApiError> {
+    let now = vault::unix_now();
+    match shard.metadata.expires_at {
+        Some(expires_at) if now >= expires_at => {
+            Err(ApiError::from(&Refusal::Expired { expires_at, now }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The request must be in the coordinator's audit log, in a log that
+/// extends every log this custodian saw (DESIGN §4 step 4). The check may
+/// append the log's new leaf hashes to disk, so it runs on the blocking
+/// pool. Gives the statement back with the custodian's witness answer.
+async fn check_logged(
+    state: &Arc<State>,
+    statement: RequestStatement,
+    evidence: AuditEvidence,
+) -> Result<(RequestStatement, Witnessed), ApiError> {
+    let state = Arc::clone(state);
+    let (statement, witnessed) = tokio::task::spawn_blocking(move || {
+        let checked = state.ledger.check(
+            &statement,
+            &evidence,
+            vault::unix_now_ms(),
+            &state.id,
+            state.keys.attestation.expose_secret(),
+        );
+        (statement, checked)
+    })
+    .await
+    .map_err(|_| ApiError::Internal("the audit check task failed".into()))?;
+    let witnessed = witnessed.map_err(|refusal| ApiError::from(&refusal))?;
+    Ok((statement, witnessed))
+}
+
+/// `POST /v1/release`: a `secret` key's shard plaintext sealed to the
+/// request's ephemeral key, once the request is proven to be in the audit
+/// log.
 async fn release(
     AxumState(state): AxumState<Arc<State>>,
     body: Result<Json<ReleaseRequest>, JsonRejection>,
@@ -321,44 +432,17 @@ async fn release(
     if statement.op.is_empty() {
         return Err(ApiError::bad_request("the request names no operation"));
     }
-    // Nothing is released while this run has not registered with the
-    // pinned coordinator.
-    if state.registered_coordinator().is_none() {
-        return Err(ApiError::from(&LogRefusal::NotPinned));
-    }
-    let shard = state
-        .vault
-        .get(&statement.key_id, statement.version)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no shard held for key {:?} version {}",
-                statement.key_id, statement.version
-            ))
-        })?;
-    let now = vault::unix_now();
-    if let Some(expires_at) = shard.metadata.expires_at
-        && now >= expires_at
-    {
-        return Err(ApiError::from(&Refusal::Expired { expires_at, now }));
-    }
-    // The request must be in the coordinator's audit log, in a log that
-    // extends every log this custodian saw (DESIGN §4 step 4).
-    let (statement, witnessed) = {
-        let state = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || {
-            let checked = state.ledger.check(
-                &statement,
-                &evidence,
-                vault::unix_now_ms(),
-                &state.id,
-                state.keys.attestation.expose_secret(),
-            );
-            (statement, checked)
-        })
-        .await
-        .map_err(|_| ApiError::Internal("the audit check task failed".into()))?
+    let shard = requested_shard(&state, &statement)?;
+    let Some(plaintext) = shard.expose_secret() else {
+        return Err(ApiError::wrong_kind(format!(
+            "key {:?} version {} is a threshold key ({}): its share never leaves this custodian; ask for a partial result",
+            statement.key_id,
+            statement.version,
+            shard.kind().as_str()
+        )));
     };
-    let witnessed = witnessed.map_err(|refusal| ApiError::from(&refusal))?;
+    check_expiry(&shard)?;
+    let (statement, witnessed) = check_logged(&state, statement, evidence).await?;
     let request_id = statement.request_id.as_str();
     let context = ReleaseContext {
         request_id,
@@ -373,7 +457,7 @@ async fn release(
             version = statement.version,
             "fault injection: releasing a share with one bit flipped"
         );
-        let mut corrupted = Zeroizing::new(shard.expose_secret().to_vec());
+        let mut corrupted = Zeroizing::new(plaintext.to_vec());
         let at = if shard.metadata.scheme.is_hash_committed() {
             BLINDING_LEN
         } else {
@@ -392,7 +476,7 @@ async fn release(
         seal(
             &statement.ephemeral_public,
             &context,
-            shard.expose_secret(),
+            plaintext,
             &mut rand::rng(),
         )
     };
@@ -411,6 +495,293 @@ async fn release(
         sealed,
         witness_size: witnessed.size,
         cosigned_head: witnessed.cosigned,
+    }))
+}
+
+/// A partial operation with its payload decoded as far as the digest check
+/// needs.
+enum Work {
+    /// FROST round two over this package.
+    Sign(ed25519::SigningPackage),
+    /// TDH2 decryption share of this threshold ciphertext (still encoded).
+    Decrypt(Vec<u8>),
+}
+
+/// `POST /v1/partial`: a FROST signature share or a TDH2 decryption share
+/// with a threshold key's share, for a request proven to be in the audit
+/// log whose statement carries the payload's digest.
+async fn partial(
+    AxumState(state): AxumState<Arc<State>>,
+    body: Result<Json<PartialRequest>, JsonRejection>,
+) -> Result<Json<PartialResponse>, ApiError> {
+    let Json(PartialRequest {
+        statement,
+        evidence,
+        operation,
+    }) = body.map_err(|r| json_problem(&r))?;
+    let shard = requested_shard(&state, &statement)?;
+    let needed = match &operation {
+        PartialOperation::Sign { .. } => KeyKind::Ed25519,
+        PartialOperation::Decrypt { .. } => KeyKind::Ristretto255,
+    };
+    if shard.kind() != needed {
+        return Err(ApiError::wrong_kind(format!(
+            "key {:?} version {} is a {} key; {} needs an {} key",
+            statement.key_id,
+            statement.version,
+            shard.kind().as_str(),
+            operation.name(),
+            needed.as_str()
+        )));
+    }
+    if statement.op != operation.name() {
+        return Err(ApiError::bad_request(format!(
+            "the logged request is for {:?}, not for the {} asked",
+            statement.op,
+            operation.name()
+        )));
+    }
+    check_expiry(&shard)?;
+    let work = match operation {
+        PartialOperation::Sign { package } => Work::Sign(
+            ed25519::SigningPackage::from_bytes(&package)
+                .map_err(|e| ApiError::bad_request(format!("malformed signing package: {e}")))?,
+        ),
+        PartialOperation::Decrypt { ciphertext } => Work::Decrypt(ciphertext),
+    };
+    let digest = match &work {
+        Work::Sign(package) => payload_digest(package.message()),
+        Work::Decrypt(ciphertext) => payload_digest(ciphertext),
+    };
+    if digest != statement.payload_digest {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "payload-mismatch",
+            "Payload is not the one logged",
+            format!(
+                "the {} payload has digest {} but the logged request {} carries {}",
+                statement.op,
+                hex::encode(digest),
+                statement.request_id,
+                hex::encode(statement.payload_digest)
+            ),
+        ));
+    }
+    let (statement, witnessed) = check_logged(&state, statement, evidence).await?;
+    let corrupt = state.hooks.corrupt_releases.load(Ordering::Relaxed);
+    let partial = match (work, shard.threshold_share()) {
+        (Work::Sign(package), Some(HeldShare::Ed25519 { share, group })) => {
+            sign_share(&state, &statement, share, group, &package, corrupt)?
+        }
+        (Work::Decrypt(ciphertext), Some(HeldShare::Ristretto255 { share, .. })) => {
+            decryption_share(&statement, share, &ciphertext, corrupt)?
+        }
+        _ => {
+            return Err(ApiError::Internal(
+                "a shard's kind and share disagree".into(),
+            ));
+        }
+    };
+    tracing::debug!(
+        request_id = statement.request_id,
+        key_id = statement.key_id,
+        version = statement.version,
+        op = statement.op,
+        "computed a partial result"
+    );
+    Ok(Json(PartialResponse {
+        custodian_id: state.id.clone(),
+        index: shard.index,
+        partial,
+        witness_size: witnessed.size,
+        cosigned_head: witnessed.cosigned,
+    }))
+}
+
+/// FROST round two: takes the nonces this custodian published for its
+/// commitment in `package` (each signs once) and signs.
+fn sign_share(
+    state: &State,
+    statement: &RequestStatement,
+    share: &ed25519::KeyShare,
+    group: &ed25519::GroupKey,
+    package: &ed25519::SigningPackage,
+    corrupt: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let index = share.index();
+    let unprocessable = |kind: &str, title: &str, detail: String| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title, detail)
+    };
+    let Some(commitments) = package.commitment(index) else {
+        return Err(unprocessable(
+            "not-a-signer",
+            "Not a signer",
+            format!(
+                "the signing package lists no commitment for this custodian's index {index} (signers {:?})",
+                package.participants()
+            ),
+        ));
+    };
+    // Checked before a nonce pair is spent on a package that cannot sign.
+    let signers = package.participants();
+    if signers.len() < usize::from(share.threshold()) {
+        return Err(unprocessable(
+            "bad-signing-package",
+            "Bad signing package",
+            format!(
+                "the signing package lists {} signers, fewer than the threshold {}",
+                signers.len(),
+                share.threshold()
+            ),
+        ));
+    }
+    if let Some(stranger) = signers
+        .iter()
+        .find(|&&i| group.verifying_share_bytes(i).is_none())
+    {
+        return Err(unprocessable(
+            "bad-signing-package",
+            "Bad signing package",
+            format!("the signing package lists signer {stranger}, who holds no share of this key"),
+        ));
+    }
+    let nonces = state
+        .nonces
+        .take(&statement.key_id, statement.version, &commitments)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "nonce-unknown",
+                "Unknown or used nonce commitment",
+                format!(
+                    "the commitment for index {index} is not one this custodian published for key {:?} version {} and still holds: never published here, already used, or dropped (an unclean restart, or beyond the cap); ask for fresh nonces",
+                    statement.key_id, statement.version
+                ),
+            )
+        })?;
+    let signature_share = ed25519::sign(share, nonces, package).map_err(|e| {
+        unprocessable(
+            "bad-signing-package",
+            "Bad signing package",
+            format!("FROST refused the signing package: {e}"),
+        )
+    })?;
+    let mut bytes = signature_share.to_bytes().to_vec();
+    if corrupt {
+        tracing::warn!(
+            key_id = statement.key_id,
+            version = statement.version,
+            "fault injection: answering a wrong signature share"
+        );
+        if let Some(byte) = bytes.first_mut() {
+            *byte ^= 1;
+        }
+    }
+    Ok(bytes)
+}
+
+/// TDH2: checks the ciphertext's proof under its label for this key's
+/// group, then computes the decryption share with its DLEQ proof.
+fn decryption_share(
+    statement: &RequestStatement,
+    share: &tdh2::KeyShare,
+    ciphertext: &[u8],
+    corrupt: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let parsed = symbolon_proto::ciphertext::parse_threshold(ciphertext)
+        .map_err(|e| ApiError::bad_request(format!("malformed threshold ciphertext: {e}")))?;
+    if parsed.header.version != statement.version {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "key-mismatch",
+            "Ciphertext for another key version",
+            format!(
+                "the ciphertext was made for version {} but the request names version {}",
+                parsed.header.version, statement.version
+            ),
+        ));
+    }
+    let decryption_share =
+        tdh2::decrypt_share(share, &parsed.ciphertext, parsed.label, &mut rand::rng()).map_err(
+            |e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad-ciphertext-proof",
+                    "Ciphertext proof fails",
+                    format!(
+                        "refusing to decrypt: {e} (the ciphertext was altered, relabelled, or made for another key)"
+                    ),
+                )
+            },
+        )?;
+    let mut bytes = decryption_share.to_bytes().to_vec();
+    if corrupt {
+        tracing::warn!(
+            key_id = statement.key_id,
+            version = statement.version,
+            "fault injection: answering a decryption share whose proof fails"
+        );
+        // The encoding ends with the proof's challenge `e` and response
+        // `f`, 32 bytes each: flip the low bit of `f` (still canonical but
+        // for one value in 2^252).
+        if let Some(byte) = bytes.get_mut(tdh2::DECRYPTION_SHARE_LEN - 32) {
+            *byte ^= 1;
+        }
+    }
+    Ok(bytes)
+}
+
+/// `POST /v1/keys/{key_id}/versions/{version}/nonces`: fresh FROST round-1
+/// commitments for an `ed25519` share, their nonces persisted before the
+/// answer (see `crate::nonces`).
+async fn publish_nonces(
+    AxumState(state): AxumState<Arc<State>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<NonceRequest>, JsonRejection>,
+) -> Result<Json<NonceResponse>, ApiError> {
+    let (key_id, version) = share_path(path)?;
+    let Json(NonceRequest { count }) = body.map_err(|r| json_problem(&r))?;
+    if !(1..=MAX_NONCES_PER_REQUEST).contains(&count) {
+        return Err(ApiError::bad_request(format!(
+            "count must be 1 to {MAX_NONCES_PER_REQUEST}, not {count}"
+        )));
+    }
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::not_registered());
+    }
+    let not_held = || {
+        ApiError::not_found(format!(
+            "no shard held for key {key_id:?} version {version}"
+        ))
+    };
+    let shard = state.vault.get(&key_id, version).ok_or_else(not_held)?;
+    if shard.kind() != KeyKind::Ed25519 {
+        return Err(ApiError::wrong_kind(format!(
+            "key {key_id:?} version {version} is a {} key; FROST nonces are for ed25519 keys",
+            shard.kind().as_str()
+        )));
+    }
+    check_expiry(&shard)?;
+    let index = shard.index;
+    let commitments = state
+        .nonces
+        .publish(&state.vault, &key_id, version, shard, count)
+        .await
+        .map_err(|e| match e {
+            PublishError::NotHeld => not_held(),
+            PublishError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopping",
+                "Custodian stopping",
+                "this custodian is shutting down",
+            ),
+            PublishError::Io(e) => ApiError::internal(e),
+        })?;
+    tracing::debug!(key_id, version, count, "published FROST nonce commitments");
+    Ok(Json(NonceResponse {
+        custodian_id: state.id.clone(),
+        index,
+        commitments: commitments.iter().map(|c| B64(c.to_bytes())).collect(),
     }))
 }
 

@@ -9,6 +9,7 @@ use symbolon_envelope::Recipient;
 use crate::Hooks;
 use crate::keys::Keys;
 use crate::ledger::Ledger;
+use crate::nonces::NonceStore;
 use crate::vault::Vault;
 
 /// One running custodian.
@@ -22,6 +23,8 @@ pub(crate) struct State {
     pub(crate) keys: Keys,
     /// The shards it holds.
     pub(crate) vault: Vault,
+    /// FROST nonces published for its `ed25519` shares.
+    pub(crate) nonces: NonceStore,
     /// Its view of the coordinator's audit log.
     pub(crate) ledger: Ledger,
     /// The pinned coordinator (from `coordinator.recipient` or the first
@@ -35,11 +38,13 @@ pub(crate) struct State {
 
 impl State {
     /// A custodian that has not registered yet in this run.
+    #[allow(clippy::too_many_arguments)] // one call site, each part named
     pub(crate) fn new(
         id: String,
         data_dir: PathBuf,
         keys: Keys,
         vault: Vault,
+        nonces: NonceStore,
         ledger: Ledger,
         coordinator: Option<Recipient>,
         hooks: Arc<Hooks>,
@@ -49,6 +54,7 @@ impl State {
             data_dir,
             keys,
             vault,
+            nonces,
             ledger,
             coordinator: RwLock::new(coordinator),
             registered: AtomicBool::new(false),

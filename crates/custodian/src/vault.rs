@@ -1,25 +1,40 @@
 //! The shards a custodian holds: verified on arrival, stored as the exact
-//! signed, sealed envelope bytes, and kept opened in memory for release.
+//! signed, sealed envelope bytes, and kept opened in memory for release or
+//! for partial results.
 //!
 //! On disk: `shares/<key_id>/<version>.sym`, the binary envelope as
 //! received, written atomically. In memory: for each (key id, version) the
-//! verified plaintext (`blinding ‖ share`, in a wiping buffer), the share
-//! index, the signed metadata and the BLAKE3 digest of the stored bytes —
-//! so a release touches neither the disk nor the envelope crypto.
+//! share index, the signed metadata, the BLAKE3 digest of the stored bytes
+//! and the opened share — so a release or a partial result touches neither
+//! the disk nor the envelope crypto. The opened share is, by the
+//! envelope's scheme:
+//!
+//! * `shamir-gf256`, `ssms` (key kind `secret`): the verified plaintext
+//!   `blinding ‖ share`, in a wiping buffer, released sealed on request;
+//! * `frost-ed25519` (kind `ed25519`) and `feldman-ristretto255` (kind
+//!   `ristretto255`): the verified threshold key share and its group
+//!   ([`HeldShare`]), which never leaves the custodian.
 //!
 //! An envelope is accepted only if, in this order: it decodes; its signer is
 //! the pinned coordinator's Ed25519 key; the signature verifies; it is
 //! sealed to this custodian (recipient fingerprint and id); its key id and
-//! epoch are the ones in the request path; it has not expired; and it opens
-//! (HPKE, then the share commitment).
+//! epoch are the ones in the request path; it has not expired; it opens
+//! (HPKE, then the share commitment of hash-committed schemes); and, for a
+//! threshold scheme, its plaintext is a share package that passes
+//! [`symbolon_proto::scalar::open_package`] against the signed metadata
+//! (the group is consistent, the share lies on the dealer's Feldman
+//! commitment, index and threshold are the metadata's, and the group is
+//! the one `metadata.commitment` commits to).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use symbolon_envelope::{Envelope, Identity, Metadata, Recipient};
+use symbolon_envelope::{Envelope, Identity, Metadata, Recipient, Scheme};
+use symbolon_proto::api::KeyKind;
 use symbolon_proto::custodian::ShareDigest;
+use symbolon_proto::scalar::{self, HeldShare};
 use zeroize::Zeroizing;
 
 use crate::{Error, files};
@@ -64,6 +79,9 @@ pub(crate) enum Refusal {
     },
     /// The opened share does not match its commitment.
     CommitmentMismatch,
+    /// A threshold shard's plaintext is not a share package that checks
+    /// out against the signed metadata.
+    BadSharePackage(symbolon_proto::Error),
 }
 
 impl fmt::Display for Refusal {
@@ -96,6 +114,7 @@ impl fmt::Display for Refusal {
             Self::CommitmentMismatch => {
                 f.write_str("the decrypted share does not match the commitment in its metadata")
             }
+            Self::BadSharePackage(e) => write!(f, "the threshold share package is refused: {e}"),
         }
     }
 }
@@ -108,8 +127,18 @@ pub(crate) struct Held {
     pub(crate) metadata: Metadata,
     /// BLAKE3 of the stored envelope bytes.
     pub(crate) digest: [u8; 32],
-    /// `blinding ‖ share`, as `Envelope::open_plaintext` returns it.
-    plaintext: Zeroizing<Vec<u8>>,
+    /// The opened share.
+    opened: Opened,
+}
+
+/// What a verified shard holds, by key kind.
+enum Opened {
+    /// A `secret` key's `blinding ‖ share`, as `Envelope::open_plaintext`
+    /// returns it.
+    Secret(Zeroizing<Vec<u8>>),
+    /// A threshold key share and its group (wiped on drop by the threshold
+    /// crate; boxed, the group being large).
+    Threshold(Box<HeldShare>),
 }
 
 impl fmt::Debug for Held {
@@ -117,17 +146,39 @@ impl fmt::Debug for Held {
         f.debug_struct("Held")
             .field("key_id", &self.metadata.key_id)
             .field("version", &self.metadata.epoch)
+            .field("kind", &self.kind())
             .field("index", &self.index)
             .field("digest", &hex::encode(self.digest))
-            .field("plaintext", &"<redacted>")
+            .field("share", &"<redacted>")
             .finish()
     }
 }
 
 impl Held {
-    /// The verified plaintext, `blinding ‖ share`.
-    pub(crate) fn expose_secret(&self) -> &[u8] {
-        &self.plaintext
+    /// The key kind the shard is a share of.
+    pub(crate) fn kind(&self) -> KeyKind {
+        match &self.opened {
+            Opened::Secret(_) => KeyKind::Secret,
+            Opened::Threshold(share) => share.kind(),
+        }
+    }
+
+    /// The verified plaintext `blinding ‖ share` of a `secret` key's shard;
+    /// `None` for a threshold key share, which is never released.
+    pub(crate) fn expose_secret(&self) -> Option<&[u8]> {
+        match &self.opened {
+            Opened::Secret(plaintext) => Some(plaintext),
+            Opened::Threshold(_) => None,
+        }
+    }
+
+    /// The threshold key share, for a shard of an `ed25519` or
+    /// `ristretto255` key.
+    pub(crate) fn threshold_share(&self) -> Option<&HeldShare> {
+        match &self.opened {
+            Opened::Secret(_) => None,
+            Opened::Threshold(share) => Some(share),
+        }
     }
 
     fn share_digest(&self) -> ShareDigest {
@@ -203,6 +254,11 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
     {
         return Err(Refusal::Expired { expires_at, now });
     }
+    let kind = kind_of(metadata.scheme).ok_or(Refusal::BadEnvelope(
+        symbolon_envelope::Error::UnknownScheme {
+            code: metadata.scheme.code(),
+        },
+    ))?;
     let plaintext = envelope
         .open_plaintext(Some(expected.identity))
         .map_err(|e| match e {
@@ -213,12 +269,38 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
             },
             other => Refusal::BadEnvelope(other),
         })?;
+    let opened = if kind == KeyKind::Secret {
+        Opened::Secret(plaintext)
+    } else {
+        let expected = scalar::Expected {
+            kind,
+            index: metadata.index,
+            threshold: metadata.threshold,
+            commitment: &metadata.commitment,
+        };
+        // `plaintext` (the package) is wiped when it drops here.
+        Opened::Threshold(Box::new(
+            scalar::open_package(&plaintext, &expected).map_err(Refusal::BadSharePackage)?,
+        ))
+    };
     Ok(Held {
         index: metadata.index,
         metadata: metadata.clone(),
         digest: *blake3::hash(bytes).as_bytes(),
-        plaintext,
+        opened,
     })
+}
+
+/// The key kind whose shares an envelope scheme carries; `None` for a
+/// scheme this custodian does not know (refused: it fails closed rather
+/// than hold an unknown share as opaque bytes).
+fn kind_of(scheme: Scheme) -> Option<KeyKind> {
+    match scheme {
+        Scheme::ShamirGf256 | Scheme::Ssms => Some(KeyKind::Secret),
+        Scheme::FrostEd25519 => Some(KeyKind::Ed25519),
+        Scheme::FeldmanRistretto255 => Some(KeyKind::Ristretto255),
+        _ => None,
+    }
 }
 
 /// Now, Unix seconds.
@@ -475,6 +557,20 @@ fn visible_name(entry: &std::fs::DirEntry) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_scheme_has_a_kind() {
+        assert_eq!(kind_of(Scheme::ShamirGf256), Some(KeyKind::Secret));
+        assert_eq!(kind_of(Scheme::Ssms), Some(KeyKind::Secret));
+        assert_eq!(kind_of(Scheme::FrostEd25519), Some(KeyKind::Ed25519));
+        assert_eq!(
+            kind_of(Scheme::FeldmanRistretto255),
+            Some(KeyKind::Ristretto255)
+        );
+        for scheme in Scheme::ALL {
+            assert!(kind_of(scheme).is_some(), "{scheme:?}");
+        }
+    }
 
     #[test]
     fn shard_names() {

@@ -9,6 +9,7 @@
 //! from a temporary CA, a real mutual-TLS server, and a small fake
 //! coordinator that answers registrations and records heartbeats.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,13 +27,17 @@ use symbolon_custodian::{Config, Error, Handle, MAX_BODY};
 use symbolon_envelope::{
     BLINDING_LEN, Envelope, Identity, Metadata, Recipient, RecipientInfo, Scheme, verify_plaintext,
 };
-use symbolon_proto::audit::{AuditEvidence, RequestStatement};
+use symbolon_proto::api::KeyKind;
+use symbolon_proto::audit::{AuditEvidence, NO_PAYLOAD, RequestStatement, payload_digest};
 use symbolon_proto::custodian::{
-    CustodianHealth, CustodianKind, Labels, RegisterRequest, RegisterResponse, ReleaseRequest,
+    CustodianHealth, CustodianKind, Labels, NonceRequest, NonceResponse, PartialOperation,
+    PartialRequest, PartialResponse, RegisterRequest, RegisterResponse, ReleaseRequest,
     ReleaseResponse, SignedHeartbeat, StoreShareResponse,
 };
 use symbolon_proto::release::{EphemeralKey, ReleaseContext};
+use symbolon_proto::scalar::{encode_package, group_commitment};
 use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
+use symbolon_threshold::{ed25519, tdh2};
 use symbolon_transport::rustls_pki_types::CertificateDer;
 use symbolon_transport::rustls_pki_types::pem::PemObject as _;
 use symbolon_transport::{Ca, PeerIdentity, Role, TlsFiles, http_client, serve, server_config};
@@ -497,6 +502,7 @@ fn statement(key_id: &str, version: u64, request_id: &str, public: [u8; 32]) -> 
         created_at_ms: now_ms(),
         expires_at_ms: now_ms() + 60_000,
         ephemeral_public: public,
+        payload_digest: NO_PAYLOAD,
     }
 }
 
@@ -1471,5 +1477,847 @@ async fn a_custodian_far_behind_catches_up_with_signed_heads() {
             .is_some_and(|b| b.heartbeat.audit_size >= 32)
     })
     .await;
+    handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Threshold keys: share packages, partial results, nonces.
+
+/// The custodian under test holds this index of every threshold key.
+const MY_INDEX: u16 = 2;
+
+/// A 2-of-3 FROST(Ed25519) key dealt by the test, which keeps every share.
+struct EdKey {
+    group: ed25519::GroupKey,
+    /// The dealt shares' encodings, index 1 first.
+    dealt: Vec<Vec<u8>>,
+}
+
+impl EdKey {
+    fn deal(seed: u64) -> Self {
+        let (group, dealt) = ed25519::deal(2, 3, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
+        Self {
+            group,
+            dealt: dealt.iter().map(|d| d.to_bytes().to_vec()).collect(),
+        }
+    }
+
+    fn group_bytes(&self) -> Vec<u8> {
+        self.group.to_bytes()
+    }
+
+    fn commitment(&self) -> [u8; 32] {
+        group_commitment(KeyKind::Ed25519, &self.group_bytes())
+    }
+
+    /// Participant `index`'s share package.
+    fn package(&self, index: u16) -> Vec<u8> {
+        encode_package(&self.group_bytes(), &self.dealt[usize::from(index) - 1]).to_vec()
+    }
+
+    fn share(&self, index: u16) -> ed25519::KeyShare {
+        ed25519::KeyShare::from_dealt(&self.dealt[usize::from(index) - 1]).unwrap()
+    }
+}
+
+/// A 2-of-3 TDH2 key on ristretto255 dealt by the test.
+struct TdhKey {
+    group: tdh2::GroupPublic,
+    shares: Vec<tdh2::KeyShare>,
+}
+
+impl TdhKey {
+    fn deal(seed: u64) -> Self {
+        let (group, shares) = tdh2::deal(2, 3, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
+        Self { group, shares }
+    }
+
+    fn commitment(&self) -> [u8; 32] {
+        group_commitment(KeyKind::Ristretto255, &self.group.to_bytes())
+    }
+
+    fn package(&self, index: u16) -> Vec<u8> {
+        encode_package(
+            &self.group.to_bytes(),
+            self.shares[usize::from(index) - 1].to_bytes().as_slice(),
+        )
+        .to_vec()
+    }
+}
+
+impl Cluster {
+    /// A threshold shard for custodian `id`: `package` sealed under
+    /// `scheme`, as share `index` of a 2-of-3 key committing to `commitment`.
+    fn threshold_shard(
+        &self,
+        id: &str,
+        key_id: &str,
+        scheme: Scheme,
+        index: u16,
+        package: &[u8],
+        commitment: [u8; 32],
+    ) -> Vec<u8> {
+        let to = self.recipient_of(id);
+        let mut metadata = metadata(key_id, 1, id, &to);
+        metadata.scheme = scheme;
+        metadata.index = index;
+        metadata.threshold = 2;
+        metadata.shares = 3;
+        metadata.commitment = commitment;
+        seal(metadata, package, &to, &self.dealer)
+    }
+
+    /// Stores `key`'s share `MY_INDEX` as `key_id` version 1 on `handle`.
+    async fn put_ed25519(&self, handle: &Handle, key_id: &str, key: &EdKey) {
+        let body = self.threshold_shard(
+            handle.id(),
+            key_id,
+            Scheme::FrostEd25519,
+            MY_INDEX,
+            &key.package(MY_INDEX),
+            key.commitment(),
+        );
+        let answer = self.put(handle, key_id, 1, body).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.json::<StoreShareResponse>().index, MY_INDEX);
+    }
+
+    async fn nonces(&self, handle: &Handle, key_id: &str, count: u16) -> Answer {
+        let url = format!("{}/v1/keys/{key_id}/versions/1/nonces", handle.endpoint());
+        Answer::of(
+            self.client
+                .post(url)
+                .json(&NonceRequest { count })
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Fresh commitments from `handle` for `key_id` version 1.
+    async fn commitments(
+        &self,
+        handle: &Handle,
+        key_id: &str,
+        count: u16,
+    ) -> Vec<ed25519::SigningCommitments> {
+        let answer = self.nonces(handle, key_id, count).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let published: NonceResponse = answer.json();
+        assert_eq!(published.custodian_id, handle.id());
+        assert_eq!(published.index, MY_INDEX);
+        assert_eq!(published.commitments.len(), usize::from(count));
+        published
+            .commitments
+            .iter()
+            .map(|c| ed25519::SigningCommitments::from_bytes(&c.0).unwrap())
+            .collect()
+    }
+
+    /// A partial request for `operation` on `key_id` version 1, whose logged
+    /// statement names `op` and the digest of `payload`.
+    fn partial_request(
+        &self,
+        key_id: &str,
+        request_id: &str,
+        op: &str,
+        payload: &[u8],
+        operation: PartialOperation,
+    ) -> PartialRequest {
+        let mut statement = statement(key_id, 1, request_id, [0; 32]);
+        statement.op = op.to_owned();
+        statement.payload_digest = payload_digest(payload);
+        let evidence = self.fake.recorded.log.lock().unwrap().log(&statement);
+        PartialRequest {
+            statement,
+            evidence,
+            operation,
+        }
+    }
+
+    /// A well-formed signing request for `package`.
+    fn sign_request(
+        &self,
+        key_id: &str,
+        request_id: &str,
+        package: &ed25519::SigningPackage,
+    ) -> PartialRequest {
+        self.partial_request(
+            key_id,
+            request_id,
+            "sign",
+            package.message(),
+            PartialOperation::Sign {
+                package: package.to_bytes(),
+            },
+        )
+    }
+
+    fn decrypt_request(&self, key_id: &str, request_id: &str, ciphertext: &[u8]) -> PartialRequest {
+        self.partial_request(
+            key_id,
+            request_id,
+            "decrypt",
+            ciphertext,
+            PartialOperation::Decrypt {
+                ciphertext: ciphertext.to_vec(),
+            },
+        )
+    }
+
+    async fn partial(&self, handle: &Handle, request: &PartialRequest) -> Answer {
+        let url = format!("{}/v1/partial", handle.endpoint());
+        Answer::of(self.client.post(url).json(request).send().await.unwrap()).await
+    }
+
+    /// Asks `handle` to sign `message` with its commitment `mine` next to
+    /// participant 1's fresh one; returns the package, participant 1's
+    /// share and the answer.
+    async fn sign_with(
+        &self,
+        handle: &Handle,
+        key_id: &str,
+        key: &EdKey,
+        request_id: &str,
+        message: &[u8],
+        mine: ed25519::SigningCommitments,
+    ) -> (ed25519::SigningPackage, ed25519::SignatureShare, Answer) {
+        let other = key.share(1);
+        let (nonces, theirs) = ed25519::commit(&other, &mut rand::rng());
+        let package =
+            ed25519::SigningPackage::new(message, &BTreeMap::from([(1, theirs), (MY_INDEX, mine)]))
+                .unwrap();
+        let their_share = ed25519::sign(&other, nonces, &package).unwrap();
+        let answer = self
+            .partial(handle, &self.sign_request(key_id, request_id, &package))
+            .await;
+        (package, their_share, answer)
+    }
+}
+
+/// Aggregates and checks a signature with `ed25519-dalek`'s `verify_strict`.
+fn aggregate_and_verify(
+    key: &EdKey,
+    package: &ed25519::SigningPackage,
+    theirs: ed25519::SignatureShare,
+    answer: &Answer,
+) {
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let partial: PartialResponse = answer.json();
+    assert_eq!(partial.index, MY_INDEX);
+    let mine = ed25519::SignatureShare::from_bytes(&partial.partial).unwrap();
+    ed25519::verify_share(&key.group, MY_INDEX, &mine, package).unwrap();
+    let signature = ed25519::aggregate(
+        package,
+        &BTreeMap::from([(1, theirs), (MY_INDEX, mine)]),
+        &key.group,
+    )
+    .unwrap();
+    let public = ed25519_dalek::VerifyingKey::from_bytes(&key.group.verifying_key_bytes()).unwrap();
+    public
+        .verify_strict(
+            package.message(),
+            &ed25519_dalek::Signature::from_bytes(&signature.to_bytes()),
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_shards_are_stored_checked_and_never_released() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    let ed = EdKey::deal(1);
+    let tdh = TdhKey::deal(2);
+
+    // Both kinds are stored and acknowledged.
+    cluster.put_ed25519(&handle, "sig", &ed).await;
+    let body = cluster.threshold_shard(
+        "c1",
+        "dec",
+        Scheme::FeldmanRistretto255,
+        MY_INDEX,
+        &tdh.package(MY_INDEX),
+        tdh.commitment(),
+    );
+    let answer = cluster.put(&handle, "dec", 1, body.clone()).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let ack: StoreShareResponse = answer.json();
+    assert_eq!(ack.index, MY_INDEX);
+    assert_eq!(ack.digest, *blake3::hash(&body).as_bytes());
+    // Heartbeats list them like any shard.
+    wait_until("a heartbeat listing both threshold shards", || {
+        cluster
+            .fake
+            .recorded
+            .heartbeats_of("c1")
+            .last()
+            .is_some_and(|b| b.heartbeat.shares.len() == 2)
+    })
+    .await;
+
+    // Refused packages, each with its reason.
+    let other = EdKey::deal(3);
+    let cases = [
+        (
+            "a share from another dealing",
+            Scheme::FrostEd25519,
+            MY_INDEX,
+            encode_package(&ed.group_bytes(), &other.dealt[1]).to_vec(),
+            ed.commitment(),
+            "participant 2 belongs to a different group key",
+        ),
+        (
+            "the wrong index",
+            Scheme::FrostEd25519,
+            3,
+            ed.package(MY_INDEX),
+            ed.commitment(),
+            "its share index is not the metadata's",
+        ),
+        (
+            "a commitment to another group",
+            Scheme::FrostEd25519,
+            MY_INDEX,
+            ed.package(MY_INDEX),
+            other.commitment(),
+            "not the one the signed metadata commits to",
+        ),
+        (
+            "a ristretto255 package under the ed25519 scheme",
+            Scheme::FrostEd25519,
+            MY_INDEX,
+            tdh.package(MY_INDEX),
+            group_commitment(KeyKind::Ed25519, &tdh.group.to_bytes()),
+            "ed25519 group key",
+        ),
+        (
+            "not a package at all",
+            Scheme::FeldmanRistretto255,
+            MY_INDEX,
+            b"a bare share".to_vec(),
+            tdh.commitment(),
+            "bad magic",
+        ),
+    ];
+    for (what, scheme, index, package, commitment, reason) in cases {
+        let body = cluster.threshold_shard("c1", "bad", scheme, index, &package, commitment);
+        let problem = cluster
+            .put(&handle, "bad", 1, body)
+            .await
+            .problem(422, "bad-share-package");
+        let detail = problem.detail.unwrap();
+        assert!(detail.contains(reason), "{what}: {detail}");
+    }
+    assert_eq!(cluster.health(&handle).await.shares, 2);
+
+    // A threshold share is never released.
+    let key = EphemeralKey::generate(&mut rand::rng());
+    for key_id in ["sig", "dec"] {
+        let problem = cluster
+            .release(&handle, &cluster.release_request(key_id, 1, "r", &key))
+            .await
+            .problem(409, "wrong-kind");
+        assert!(problem.detail.unwrap().contains("never leaves"), "{key_id}");
+    }
+
+    // A restart verifies them again and keeps them.
+    handle.shutdown().await.unwrap();
+    let handle = cluster.start(config).await;
+    assert_eq!(cluster.health(&handle).await.shares, 2);
+    let commitments = cluster.commitments(&handle, "sig", 1).await;
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r1", b"after restart", commitments[0])
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_signatures_use_each_published_nonce_once() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let ed = EdKey::deal(1);
+    cluster.put_ed25519(&handle, "sig", &ed).await;
+    // A secret key's shard for the kind checks.
+    let body = cluster.shard("c1", "plain", 1, b"a share");
+    assert_eq!(cluster.put(&handle, "plain", 1, body).await.status, 200);
+
+    // Nonces: persisted before the answer.
+    let commitments = cluster.commitments(&handle, "sig", 8).await;
+    let batch = cluster.data_dir("c1").join("nonces/sig/1/0.batch");
+    let stored = ed25519::NonceBatch::from_bytes(&std::fs::read(&batch).unwrap()).unwrap();
+    assert_eq!(stored.commitments(), commitments);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&batch).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // End to end: the signature verifies under the group key.
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r1", b"release v1.2.3", commitments[0])
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
+    let partial: PartialResponse = answer.json();
+    assert_eq!(partial.custodian_id, "c1");
+    assert_eq!(
+        partial.witness_size,
+        cluster.fake.recorded.log.lock().unwrap().tree.size()
+    );
+    assert!(SignedTreeHead::parse(&partial.cosigned_head).is_ok());
+
+    // The same commitment again, for the same or another message: refused.
+    let again = cluster.sign_request("sig", "r2", &package);
+    cluster
+        .partial(&handle, &again)
+        .await
+        .problem(409, "nonce-unknown");
+    let (_, _, answer) = cluster
+        .sign_with(
+            &handle,
+            "sig",
+            &ed,
+            "r3",
+            b"another message",
+            commitments[0],
+        )
+        .await;
+    answer.problem(409, "nonce-unknown");
+    // A commitment never published here.
+    let (_, stranger) = ed25519::commit(&ed.share(MY_INDEX), &mut rand::rng());
+    let (_, _, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r4", b"m", stranger)
+        .await;
+    answer.problem(409, "nonce-unknown");
+
+    // Refusals that spend no nonce: each uses commitments[1], which then
+    // still signs.
+    let mine = commitments[1];
+    let other = ed25519::commit(&ed.share(1), &mut rand::rng()).1;
+    let pair = BTreeMap::from([(1, other), (MY_INDEX, mine)]);
+    let package = ed25519::SigningPackage::new(b"the logged message", &pair).unwrap();
+    // The message is not the one logged.
+    let mut request = cluster.sign_request("sig", "r5", &package);
+    request.statement.payload_digest = payload_digest(b"another message");
+    let evidence = cluster
+        .fake
+        .recorded
+        .log
+        .lock()
+        .unwrap()
+        .log(&request.statement);
+    request.evidence = evidence;
+    cluster
+        .partial(&handle, &request)
+        .await
+        .problem(403, "payload-mismatch");
+    // The logged request is for another operation.
+    let mut request = cluster.partial_request(
+        "sig",
+        "r6",
+        "decrypt",
+        package.message(),
+        PartialOperation::Sign {
+            package: package.to_bytes(),
+        },
+    );
+    cluster
+        .partial(&handle, &request)
+        .await
+        .problem(400, "bad-request");
+    // Changed after it was logged.
+    request.statement.op = "sign".to_owned();
+    cluster
+        .partial(&handle, &request)
+        .await
+        .problem(403, "request-not-in-log");
+    // Not a signer, too few signers, a signer outside the group.
+    let without_me = ed25519::SigningPackage::new(
+        b"m",
+        &BTreeMap::from([
+            (1, other),
+            (3, ed25519::commit(&ed.share(3), &mut rand::rng()).1),
+        ]),
+    )
+    .unwrap();
+    cluster
+        .partial(&handle, &cluster.sign_request("sig", "r7", &without_me))
+        .await
+        .problem(422, "not-a-signer");
+    let alone = ed25519::SigningPackage::new(b"m", &BTreeMap::from([(MY_INDEX, mine)])).unwrap();
+    cluster
+        .partial(&handle, &cluster.sign_request("sig", "r8", &alone))
+        .await
+        .problem(422, "bad-signing-package");
+    let stranger_signer =
+        ed25519::SigningPackage::new(b"m", &BTreeMap::from([(MY_INDEX, mine), (9, other)]))
+            .unwrap();
+    cluster
+        .partial(
+            &handle,
+            &cluster.sign_request("sig", "r9", &stranger_signer),
+        )
+        .await
+        .problem(422, "bad-signing-package");
+    // Malformed package.
+    cluster
+        .partial(
+            &handle,
+            &cluster.partial_request(
+                "sig",
+                "r10",
+                "sign",
+                b"",
+                PartialOperation::Sign {
+                    package: b"not a package".to_vec(),
+                },
+            ),
+        )
+        .await
+        .problem(400, "bad-request");
+    // Wrong kinds, and unknown keys.
+    let ciphertext = b"SYMT".to_vec();
+    cluster
+        .partial(&handle, &cluster.decrypt_request("sig", "r11", &ciphertext))
+        .await
+        .problem(409, "wrong-kind");
+    cluster
+        .partial(&handle, &cluster.sign_request("plain", "r12", &package))
+        .await
+        .problem(409, "wrong-kind");
+    cluster
+        .partial(&handle, &cluster.sign_request("nope", "r13", &package))
+        .await
+        .problem(404, "not-found");
+    // And the refused requests spent nothing: commitments[1] still signs.
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r14", b"still fresh", mine)
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
+
+    // Fault injection: a well-formed share that fails its check, naming us.
+    handle
+        .hooks()
+        .corrupt_releases
+        .store(true, Ordering::SeqCst);
+    let (package, _, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r15", b"corrupted", commitments[2])
+        .await;
+    assert_eq!(answer.status, 200);
+    let partial: PartialResponse = answer.json();
+    let share = ed25519::SignatureShare::from_bytes(&partial.partial).unwrap();
+    assert_eq!(
+        ed25519::verify_share(&ed.group, MY_INDEX, &share, &package),
+        Err(symbolon_threshold::Error::InvalidSignatureShare { index: MY_INDEX })
+    );
+    handle
+        .hooks()
+        .corrupt_releases
+        .store(false, Ordering::SeqCst);
+
+    // Nonce requests: bounds, kinds, unknown keys.
+    for count in [0, symbolon_proto::custodian::MAX_NONCES_PER_REQUEST + 1] {
+        cluster
+            .nonces(&handle, "sig", count)
+            .await
+            .problem(400, "bad-request");
+    }
+    cluster
+        .nonces(&handle, "plain", 1)
+        .await
+        .problem(409, "wrong-kind");
+    cluster
+        .nonces(&handle, "nope", 1)
+        .await
+        .problem(404, "not-found");
+
+    // Deleting the share drops its nonces.
+    assert_eq!(cluster.delete(&handle, "sig", 1).await.status, 204);
+    assert!(!cluster.data_dir("c1").join("nonces/sig").exists());
+    cluster.put_ed25519(&handle, "sig", &ed).await;
+    let (_, _, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r16", b"m", commitments[3])
+        .await;
+    answer.problem(409, "nonce-unknown");
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_decryptions_check_the_ciphertext_first() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let tdh = TdhKey::deal(2);
+    let body = cluster.threshold_shard(
+        "c1",
+        "dec",
+        Scheme::FeldmanRistretto255,
+        MY_INDEX,
+        &tdh.package(MY_INDEX),
+        tdh.commitment(),
+    );
+    assert_eq!(cluster.put(&handle, "dec", 1, body).await.status, 200);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let key = tdh.group.encryption_key();
+    let ciphertext =
+        symbolon_proto::ciphertext::encrypt_threshold(&key, "vault", 1, b"volume key", &mut rng)
+            .unwrap();
+    let parsed = symbolon_proto::ciphertext::parse_threshold(&ciphertext).unwrap();
+
+    // The decryption share verifies, and combines with another into the
+    // plaintext.
+    let answer = cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r1", &ciphertext))
+        .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let partial: PartialResponse = answer.json();
+    assert_eq!(partial.index, MY_INDEX);
+    let mine = tdh2::DecryptionShare::from_bytes(&partial.partial).unwrap();
+    assert_eq!(mine.index(), MY_INDEX);
+    tdh2::verify_decryption_share(&tdh.group, &parsed.ciphertext, &mine).unwrap();
+    let theirs =
+        tdh2::decrypt_share(&tdh.shares[0], &parsed.ciphertext, parsed.label, &mut rng).unwrap();
+    let plaintext = tdh2::combine(
+        &tdh.group,
+        &parsed.ciphertext,
+        parsed.label,
+        &[theirs, mine],
+    )
+    .unwrap();
+    assert_eq!(plaintext.as_slice(), b"volume key");
+
+    // Tampered body (the last byte of the AEAD tag): its proof fails.
+    let mut tampered = ciphertext.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let problem = cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r2", &tampered))
+        .await
+        .problem(422, "bad-ciphertext-proof");
+    assert!(problem.detail.unwrap().contains("refusing to decrypt"));
+    // Relabelled: another key name in the header.
+    let mut relabelled = ciphertext.clone();
+    relabelled[6] ^= 0x20; // "vault" → "Vault"
+    cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r3", &relabelled))
+        .await
+        .problem(422, "bad-ciphertext-proof");
+    // Made for another key.
+    let stranger = TdhKey::deal(9).group.encryption_key();
+    let foreign =
+        symbolon_proto::ciphertext::encrypt_threshold(&stranger, "vault", 1, b"x", &mut rng)
+            .unwrap();
+    cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r4", &foreign))
+        .await
+        .problem(422, "bad-ciphertext-proof");
+    // Made for another version.
+    let v2 =
+        symbolon_proto::ciphertext::encrypt_threshold(&key, "vault", 2, b"x", &mut rng).unwrap();
+    cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r5", &v2))
+        .await
+        .problem(422, "key-mismatch");
+    // Malformed.
+    cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r6", b"SYMT\x01"))
+        .await
+        .problem(400, "bad-request");
+    // Not the ciphertext logged.
+    let mut request = cluster.decrypt_request("dec", "r7", &ciphertext);
+    request.operation = PartialOperation::Decrypt {
+        ciphertext: foreign.clone(),
+    };
+    cluster
+        .partial(&handle, &request)
+        .await
+        .problem(403, "payload-mismatch");
+    // Logged as another operation.
+    cluster
+        .partial(
+            &handle,
+            &cluster.partial_request(
+                "dec",
+                "r8",
+                "sign",
+                &ciphertext,
+                PartialOperation::Decrypt {
+                    ciphertext: ciphertext.clone(),
+                },
+            ),
+        )
+        .await
+        .problem(400, "bad-request");
+    // Wrong kinds: signing with a decryption key, nonces for it.
+    let ed = EdKey::deal(1);
+    let (_, commitments) = ed25519::commit(&ed.share(MY_INDEX), &mut rng);
+    let package = ed25519::SigningPackage::new(
+        b"m",
+        &BTreeMap::from([
+            (1, ed25519::commit(&ed.share(1), &mut rng).1),
+            (MY_INDEX, commitments),
+        ]),
+    )
+    .unwrap();
+    cluster
+        .partial(&handle, &cluster.sign_request("dec", "r9", &package))
+        .await
+        .problem(409, "wrong-kind");
+    cluster
+        .nonces(&handle, "dec", 1)
+        .await
+        .problem(409, "wrong-kind");
+
+    // Fault injection: the share's proof fails, naming us.
+    handle
+        .hooks()
+        .corrupt_releases
+        .store(true, Ordering::SeqCst);
+    let answer = cluster
+        .partial(&handle, &cluster.decrypt_request("dec", "r10", &ciphertext))
+        .await;
+    assert_eq!(answer.status, 200);
+    let partial: PartialResponse = answer.json();
+    let bad = tdh2::DecryptionShare::from_bytes(&partial.partial).unwrap();
+    assert_eq!(
+        tdh2::verify_decryption_share(&tdh.group, &parsed.ciphertext, &bad),
+        Err(symbolon_threshold::Error::InvalidDecryptionShare { index: MY_INDEX })
+    );
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonces_survive_a_graceful_restart_and_are_dropped_after_a_crash() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let handle = cluster.start(config.clone()).await;
+    let ed = EdKey::deal(1);
+    cluster.put_ed25519(&handle, "sig", &ed).await;
+    let first = cluster.commitments(&handle, "sig", 3).await;
+    let second = cluster.commitments(&handle, "sig", 2).await;
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r1", b"before", first[0])
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
+
+    // Graceful stop: the batches are saved without the used nonces, and
+    // the stop is marked clean.
+    handle.shutdown().await.unwrap();
+    let nonces = cluster.data_dir("c1").join("nonces");
+    assert!(nonces.join("CLEAN").exists());
+    let saved =
+        ed25519::NonceBatch::from_bytes(&std::fs::read(nonces.join("sig/1/0.batch")).unwrap())
+            .unwrap();
+    assert_eq!(saved.commitments(), first[1..].to_vec());
+
+    // Unused commitments still sign; the used one does not.
+    let handle = cluster.start(config.clone()).await;
+    assert!(
+        !nonces.join("CLEAN").exists(),
+        "the marker goes at start, before anything can be signed"
+    );
+    let (_, _, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r2", b"replay", first[0])
+        .await;
+    answer.problem(409, "nonce-unknown");
+    for (i, mine) in [first[1], second[0]].into_iter().enumerate() {
+        let (package, theirs, answer) = cluster
+            .sign_with(&handle, "sig", &ed, &format!("r3-{i}"), b"after", mine)
+            .await;
+        aggregate_and_verify(&ed, &package, theirs, &answer);
+    }
+    // New batches continue the sequence.
+    let third = cluster.commitments(&handle, "sig", 1).await;
+    assert!(nonces.join("sig/1/2.batch").exists());
+
+    // A crash (the handle dropped without shutdown): no marker, so the next
+    // start drops every batch, used or not.
+    drop(handle);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!nonces.join("CLEAN").exists());
+    let handle = cluster.start(config.clone()).await;
+    assert!(!nonces.join("sig").exists(), "every batch file is deleted");
+    for (i, mine) in [first[2], second[1], third[0]].into_iter().enumerate() {
+        let (_, _, answer) = cluster
+            .sign_with(
+                &handle,
+                "sig",
+                &ed,
+                &format!("r4-{i}"),
+                b"after a crash",
+                mine,
+            )
+            .await;
+        answer.problem(409, "nonce-unknown");
+    }
+    // Fresh nonces work.
+    let fresh = cluster.commitments(&handle, "sig", 1).await;
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r5", b"fresh", fresh[0])
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
+
+    // A marker left from an earlier clean stop cannot vouch for a later
+    // run: the start deleted it, so removing it by hand (a crash) is what
+    // the custodian sees.
+    handle.shutdown().await.unwrap();
+    std::fs::remove_file(nonces.join("CLEAN")).unwrap();
+    let handle = cluster.start(config).await;
+    assert!(!nonces.join("sig").exists());
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outstanding_nonces_are_capped_oldest_first() {
+    let cluster = Cluster::new().await;
+    let handle = cluster.start(cluster.config("c1")).await;
+    let ed = EdKey::deal(1);
+    cluster.put_ed25519(&handle, "sig", &ed).await;
+    let per = symbolon_proto::custodian::MAX_NONCES_PER_REQUEST;
+    let batches = symbolon_custodian::MAX_OUTSTANDING_NONCES / usize::from(per);
+    let oldest = cluster.commitments(&handle, "sig", per).await;
+    for _ in 1..batches {
+        cluster.commitments(&handle, "sig", per).await;
+    }
+    let dir = cluster.data_dir("c1").join("nonces/sig/1");
+    assert!(dir.join("0.batch").exists(), "exactly at the cap: all kept");
+    // One more: the oldest batch goes, file and all.
+    let newest = cluster.commitments(&handle, "sig", 1).await;
+    assert!(!dir.join("0.batch").exists());
+    assert!(dir.join("1.batch").exists());
+    let (_, _, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r1", b"m", oldest[0])
+        .await;
+    answer.problem(409, "nonce-unknown");
+    let (package, theirs, answer) = cluster
+        .sign_with(&handle, "sig", &ed, "r2", b"m", newest[0])
+        .await;
+    aggregate_and_verify(&ed, &package, theirs, &answer);
     handle.shutdown().await.unwrap();
 }

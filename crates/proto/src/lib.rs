@@ -8,6 +8,8 @@
 //!   registration, signed heartbeats, share storage and share release.
 //! * [`release`]: how a custodian seals a released share to the request's
 //!   ephemeral key (HPKE, RFC 9180), bound to the request.
+//! * [`dkg`]: distributed key generation among custodians, relayed by the
+//!   coordinator.
 //! * [`scalar`]: the share package a custodian is dealt for a threshold
 //!   key, and the checks it runs before acknowledging it.
 //! * [`ciphertext`]: the format of `symbolon encrypt` output, which names the
@@ -22,6 +24,7 @@ pub mod api;
 pub mod audit;
 pub mod ciphertext;
 pub mod custodian;
+pub mod dkg;
 mod encoding;
 mod error;
 mod names;

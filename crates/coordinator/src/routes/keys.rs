@@ -174,7 +174,7 @@ pub(crate) async fn create(
         return Err(ApiError::unprocessable(
             "bad-threshold",
             format!(
-                "a {} key needs {min_threshold} <= threshold <= shares <= 255, got threshold {t} and shares {n}",
+                "a key of kind {} needs {min_threshold} <= threshold <= shares <= 255, got threshold {t} and shares {n}",
                 request.kind.as_str()
             ),
         ));
@@ -295,7 +295,8 @@ pub(crate) async fn create(
     let key = NewKey {
         id: key_id.clone(),
         name: request.name.clone(),
-        kind: symbolon_store::KeyKind::Secret,
+        kind: symbolon_store::KeyKind::from_name(request.kind.as_str())
+            .ok_or_else(|| ApiError::internal(format_args!("key kind {:?}", request.kind)))?,
         threshold: i64::from(t),
         shares: i64::from(n),
         distinct_label: request

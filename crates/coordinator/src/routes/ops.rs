@@ -414,8 +414,10 @@ pub(crate) async fn encrypt(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<EncryptRequest>,
 ) -> Result<axum::Json<EncryptResponse>, ApiError> {
-    let (key, version) = state.key(&name, None).await?;
-    if key.kind == KeyKind::Ristretto255 {
+    // An unknown key falls through to `with_key`, which logs the refusal.
+    if let Ok((key, version)) = state.key(&name, None).await
+        && key.kind == KeyKind::Ristretto255
+    {
         // Anyone may encrypt to the group key: no custodian, no secret.
         require_client(&peer)?;
         let Some(Group::Ristretto255(group)) = &version.group else {
