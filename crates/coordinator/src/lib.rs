@@ -12,6 +12,7 @@
 
 mod audit;
 mod config;
+mod dkg;
 mod error;
 mod fanout;
 mod locked;

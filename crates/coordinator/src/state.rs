@@ -202,6 +202,20 @@ impl AppState {
         map.get(id).map(|c| c.endpoint.clone())
     }
 
+    /// Updates the in-memory fault counts from rows just written.
+    pub(crate) fn note_faults(&self, rows: Vec<symbolon_store::CustodianRow>, at_ms: u64) {
+        if let Ok(mut map) = self.custodians.write() {
+            for row in rows {
+                if let Some(c) = map.get_mut(&row.id) {
+                    c.faults = u64::try_from(row.faults).unwrap_or(0);
+                    c.last_fault = row
+                        .last_fault
+                        .map(|what| format!("{} {what}", rfc3339(at_ms)));
+                }
+            }
+        }
+    }
+
     pub(crate) fn all_custodians(&self) -> Vec<Custodian> {
         self.custodians
             .read()

@@ -111,6 +111,11 @@ pub struct CreateKeyRequest {
     /// request is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<crate::SecretData>,
+    /// For `ed25519` and `ristretto255`: the custodians generate the key
+    /// among themselves (FROST's DKG, [`crate::dkg`]), so it never exists
+    /// anywhere, not even in the coordinator while dealing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dkg: bool,
 }
 
 /// Where one share of a key version lives.

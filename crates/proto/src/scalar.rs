@@ -20,6 +20,11 @@
 //! `group`, so the coordinator's signature binds every custodian's share to
 //! one public group, recorded with the key version.
 //!
+//! A custodian that obtained its share from the distributed key generation
+//! ([`crate::dkg`]) stores it in the same way, as an envelope sealed to and
+//! signed by itself, with package version 2 ([`encode_dkg_package`]): the
+//! ed25519 share is then the key share the DKG derived, not a dealt share.
+//!
 //! [`open_package`] runs every check a custodian makes: the group decodes
 //! and its verification shares are consistent with the group key (they lie
 //! on one polynomial of degree `t − 1` in the exponent: the Feldman check
@@ -36,7 +41,13 @@ use crate::Error;
 use crate::api::KeyKind;
 
 const MAGIC: &[u8; 4] = b"SYSK";
+/// A package from the trusted dealer: an ed25519 share is a dealt share
+/// with the dealer's Feldman commitment.
 const VERSION: u8 = 1;
+/// A package a custodian made for itself from the DKG's output: an ed25519
+/// share is the key share (`KeyShare::to_bytes`) the DKG derived after
+/// checking every participant's commitment.
+const VERSION_DKG: u8 = 2;
 
 /// The commitment an envelope's metadata carries for a threshold share:
 /// SHA-256 over a domain tag, the key kind and the group's public side.
@@ -49,11 +60,21 @@ pub fn group_commitment(kind: KeyKind, group: &[u8]) -> [u8; 32] {
     hash.finalize().into()
 }
 
-/// Encodes a share package (wiped on drop: it holds the share).
+/// Encodes a dealer's share package (wiped on drop: it holds the share).
 pub fn encode_package(group: &[u8], share: &[u8]) -> Zeroizing<Vec<u8>> {
+    encode(VERSION, group, share)
+}
+
+/// Encodes the package a custodian stores for the share the DKG gave it
+/// (`share` is the ed25519 or tdh2 `KeyShare::to_bytes`).
+pub fn encode_dkg_package(group: &[u8], share: &[u8]) -> Zeroizing<Vec<u8>> {
+    encode(VERSION_DKG, group, share)
+}
+
+fn encode(version: u8, group: &[u8], share: &[u8]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(9 + group.len() + share.len()));
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(version);
     // Group encodings are at most a few KiB (255 participants).
     out.extend_from_slice(&u32::try_from(group.len()).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(group);
@@ -151,7 +172,7 @@ pub fn open_package(payload: &[u8], expected: &Expected<'_>) -> Result<HeldShare
         .strip_prefix(MAGIC.as_slice())
         .ok_or(bad("bad magic"))?;
     let (&version, rest) = rest.split_first().ok_or(bad("truncated"))?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_DKG {
         return Err(bad("unsupported version"));
     }
     let (len, rest) = rest.split_first_chunk::<4>().ok_or(bad("truncated"))?;
@@ -166,7 +187,11 @@ pub fn open_package(payload: &[u8], expected: &Expected<'_>) -> Result<HeldShare
         KeyKind::Secret => return Err(bad("a secret key has no share package")),
         KeyKind::Ed25519 => {
             let group = ed25519::GroupKey::from_bytes(group)?;
-            let share = ed25519::KeyShare::from_dealt(share)?;
+            let share = if version == VERSION {
+                ed25519::KeyShare::from_dealt(share)?
+            } else {
+                ed25519::KeyShare::from_bytes(share)?
+            };
             group.check_share(&share)?;
             HeldShare::Ed25519 { share, group }
         }
@@ -246,6 +271,28 @@ mod tests {
             open_package(&packages[1], &wrong_group),
             Err(Error::BadSharePackage { .. })
         ));
+    }
+
+    #[test]
+    fn dkg_packages_open_with_their_key_shares() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let (group, dealt) = ed25519::deal(2, 3, &mut rng).unwrap();
+        let group = group.to_bytes();
+        let share = ed25519::KeyShare::from_dealt(&dealt[2].to_bytes()).unwrap();
+        let commitment = group_commitment(KeyKind::Ed25519, &group);
+        let expected = Expected {
+            kind: KeyKind::Ed25519,
+            index: 3,
+            threshold: 2,
+            commitment: &commitment,
+        };
+        let held = open_package(&encode_dkg_package(&group, &share.to_bytes()), &expected).unwrap();
+        assert_eq!(held.index(), 3);
+        // A key share is not a dealt share, and the reverse.
+        assert!(open_package(&encode_package(&group, &share.to_bytes()), &expected).is_err());
+        assert!(
+            open_package(&encode_dkg_package(&group, &dealt[2].to_bytes()), &expected).is_err()
+        );
     }
 
     #[test]

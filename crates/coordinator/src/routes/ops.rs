@@ -29,7 +29,7 @@ use crate::fanout::{Bundle, NotEnough};
 use crate::problem::{ApiError, ApiJson};
 use crate::reconstruct::{self, RebuildError, Rebuilt};
 use crate::routes::require_client;
-use crate::state::{AppState, Group, Key, Version, now_ms, rfc3339};
+use crate::state::{AppState, Group, Key, Version, now_ms};
 use crate::threshold::{self, Done, ThresholdError};
 
 /// How long custodians accept a request after it was created.
@@ -241,16 +241,7 @@ async fn close_request<T>(
         })
         .await;
     match recorded {
-        Ok(appended) => {
-            if let Ok(mut map) = state.custodians.write() {
-                for row in appended.value {
-                    if let Some(c) = map.get_mut(&row.id) {
-                        c.faults = u64::try_from(row.faults).unwrap_or(0);
-                        c.last_fault = row.last_fault.map(|what| format!("{} {what}", rfc3339(at)));
-                    }
-                }
-            }
-        }
+        Ok(appended) => state.note_faults(appended.value, at),
         Err(e) => {
             tracing::error!(request = %request_id, error = ?e, "could not record the request's outcome");
             return Err(e.into());
