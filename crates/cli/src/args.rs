@@ -36,11 +36,18 @@ pub(crate) enum Command {
     /// Create, list and show keys.
     #[command(subcommand)]
     Key(crate::cluster::args::KeyCommand),
-    /// Encrypt standard input (or --in) with a secret key held by the
-    /// custodians; the ciphertext names the key and version.
-    Encrypt(crate::cluster::args::CryptArgs),
+    /// Encrypt standard input (or --in) with a key held by the custodians:
+    /// a secret key through the cluster, a ristretto255 key locally to its
+    /// public key; the ciphertext names the key and version.
+    Encrypt(crate::cluster::args::EncryptArgs),
     /// Decrypt what `encrypt` produced.
     Decrypt(crate::cluster::args::CryptArgs),
+    /// Sign standard input (or --in) with an ed25519 key: the custodians
+    /// sign together and the key never exists whole.
+    Sign(crate::cluster::args::SignArgs),
+    /// Check a signature of an ed25519 key locally (exit status 0 valid,
+    /// 1 invalid, 2 error).
+    Verify(crate::cluster::args::VerifyArgs),
     /// Release a secret key to a client, sealed to its recipient string.
     Release(crate::cluster::args::ReleaseArgs),
     /// Measure operations/s and latency against a running cluster, beside

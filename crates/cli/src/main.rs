@@ -31,6 +31,9 @@ fn main() -> ExitCode {
         Command::Key(a) => cluster::key(&a).map_err(Into::into),
         Command::Encrypt(a) => cluster::encrypt(&a).map_err(Into::into),
         Command::Decrypt(a) => cluster::decrypt(&a).map_err(Into::into),
+        Command::Sign(a) => cluster::sign(&a).map_err(Into::into),
+        // Its own exit statuses: 0 valid, 1 invalid, 2 error.
+        Command::Verify(a) => return cluster::verify(&a),
         Command::Release(a) => cluster::release(&a).map_err(Into::into),
         Command::Bench(a) => cluster::bench(&a).map_err(Into::into),
         Command::Ca(a) => cluster::ca(&a).map_err(Into::into),

@@ -1025,3 +1025,88 @@ async fn a_cheating_custodian_is_named_recorded_and_left_out() {
             .all(|e| e["entry"]["custodians"] == json!(["c1"]))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custodians_generate_threshold_keys_among_themselves() {
+    let cluster = Cluster::start().await;
+    let dkg = |name: &str, kind: &str| json!({"name": name, "kind": kind, "threshold": 3, "shares": 5, "dkg": true});
+
+    // Ed25519 by DKG: signatures verify under the group key all agreed on.
+    let (status, created) = cluster.post("/v1/keys", dkg("dkg-sign", "ed25519")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["placement"].as_array().unwrap().len(), 5);
+    let group = ed25519_dalek::VerifyingKey::from_bytes(&public_key(&created)).unwrap();
+    for n in 0..3u8 {
+        let message = [n; 33];
+        let (status, body) = cluster.sign("dkg-sign", &message).await;
+        assert_eq!(status, 200, "{body}");
+        let mut signature = [0u8; 64];
+        hex::decode_to_slice(body["signature"].as_str().unwrap(), &mut signature).unwrap();
+        group
+            .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .unwrap();
+    }
+
+    // ristretto255 by DKG: offline encryption, threshold decryption.
+    let (status, created) = cluster
+        .post("/v1/keys", dkg("dkg-decrypt", "ristretto255"))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let key = symbolon_threshold::tdh2::EncryptionKey::from_bytes(public_key(&created)).unwrap();
+    let ciphertext = symbolon_proto::ciphertext::encrypt_threshold(
+        &key,
+        "dkg-decrypt",
+        1,
+        b"never whole",
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let (status, body) = cluster.decrypt("dkg-decrypt", &ciphertext).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(plaintext_of(&body), b"never whole");
+
+    // A secret key has no DKG.
+    let (status, body) = cluster.post("/v1/keys", dkg("dkg-secret", "secret")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:bad-dkg");
+
+    // One participant sends inconsistent shares: it is named, nothing is
+    // created, and it is counted against it.
+    cluster.custodians[2]
+        .as_ref()
+        .unwrap()
+        .hooks()
+        .corrupt_dkg
+        .store(true, Ordering::SeqCst);
+    let (status, body) = cluster
+        .post("/v1/keys", dkg("dkg-cheated", "ed25519"))
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["type"], "urn:symbolon:problem:dkg-failed");
+    assert!(body["detail"].as_str().unwrap().contains("c3"), "{body}");
+    assert_eq!(body["custodians"][0]["id"], "c3", "{body}");
+    assert!(
+        body["custodians"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("reported by"),
+        "{body}"
+    );
+    let (status, _) = cluster.get("/v1/keys/dkg-cheated").await;
+    assert_eq!(status, 404);
+    let (_, status) = cluster.get("/v1/status").await;
+    assert!(
+        status["custodians"][2]["faults"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    cluster.custodians[2]
+        .as_ref()
+        .unwrap()
+        .hooks()
+        .corrupt_dkg
+        .store(false, Ordering::SeqCst);
+    let (status, body) = cluster
+        .post("/v1/keys", dkg("dkg-cheated", "ed25519"))
+        .await;
+    assert_eq!(status, 201, "a failed DKG leaves nothing behind: {body}");
+}

@@ -11,8 +11,9 @@
 //! * **Registration.** It registers with the coordinator (join token,
 //!   labels, endpoint, recipient, attestation key) and pins the
 //!   coordinator's recipient from the first answer: from then on only shards
-//!   signed by that key are accepted, and a coordinator presenting another
-//!   key is refused.
+//!   signed by that key are accepted (besides the threshold shares it
+//!   derived itself in a DKG, signed by its own key), and a coordinator
+//!   presenting another key is refused.
 //! * **Storing.** Each shard arrives as a signed, sealed envelope and is
 //!   verified before anything is written — signer, signature, recipient, key
 //!   and version, expiry, decryption and share commitment; for a threshold
@@ -38,6 +39,15 @@
 //!   commitments ahead of time; each nonce pair signs at most once, across
 //!   restarts (written before publishing; after an unclean stop every
 //!   published batch is dropped — see *Data directory*).
+//! * **Distributed key generation** (`ed25519`, `ristretto255`). With the
+//!   other custodians, relayed by the coordinator, it runs FROST's DKG
+//!   (Komlo–Goldberg, SAC 2020): round-1 broadcasts checked for their
+//!   proofs of knowledge, round-2 shares HPKE-sealed to each recipient and
+//!   signed by each sender, every share checked against its sender's
+//!   commitment, cheaters named. It stores the resulting key share like a
+//!   dealt one, in an envelope sealed to and signed by itself (a version-2
+//!   share package, accepted only self-signed; a dealer's only
+//!   coordinator-signed). The key never exists anywhere.
 //! * **Heartbeats.** Every few seconds, a heartbeat with a sequence number
 //!   that strictly increases across restarts and the BLAKE3 digest of every
 //!   stored shard, signed with the attestation key.
@@ -50,7 +60,7 @@
 //! | `attestation.key` | `SYMA`, version 1, Ed25519 seed (0600) |
 //! | `coordinator.recipient` | the pinned coordinator's recipient string |
 //! | `heartbeat.seq` | the heartbeat sequence high-water mark |
-//! | `shares/<key_id>/<version>.sym` | binary shard envelopes, as received |
+//! | `shares/<key_id>/<version>.sym` | binary shard envelopes, as received (or, for a DKG's share, as sealed to itself) |
 //! | `nonces/<key_id>/<version>/<seq>.batch` | unused FROST nonces (`NonceBatch` encoding, secret, 0600), written before their commitments are published |
 //! | `nonces/CLEAN` | present only between a graceful stop and the next start |
 //! | `audit/` | the audit log witness (see the ledger module) |
@@ -76,13 +86,16 @@
 //! `bad-request`, `bad-envelope` (400); `wrong-signer`, `bad-signature`,
 //! `not-recipient`, `key-mismatch`, `expired`, `commitment-mismatch`,
 //! `bad-share-package`, `not-a-signer`, `bad-signing-package`,
-//! `bad-ciphertext-proof` (422); `conflict`, `wrong-kind`,
-//! `nonce-unknown`, `audit-leaves-gap`, `audit-log-refused` (409);
-//! `payload-mismatch`, `request-not-in-log`, `request-expired` (403);
-//! `not-found` (404); `method-not-allowed` (405); `payload-too-large`
-//! (413); `unsupported-media-type` (415); `not-registered`,
-//! `audit-log-not-pinned`, `stopping` (503); a bare 500 for the
-//! custodian's own faults. The routes module lists when each is answered.
+//! `bad-ciphertext-proof`, `not-a-participant`, `dkg-participant-failed`,
+//! `dkg-equivocation` (422); `conflict`, `wrong-kind`, `nonce-unknown`,
+//! `audit-leaves-gap`, `audit-log-refused` (409; `wrong-kind` is 422 for a
+//! DKG of a `secret` key); `payload-mismatch`, `request-not-in-log`,
+//! `request-expired` (403); `not-found` (404); `method-not-allowed` (405);
+//! `payload-too-large` (413); `unsupported-media-type` (415);
+//! `not-registered`, `audit-log-not-pinned`, `stopping`,
+//! `too-many-sessions` (503); a bare 500 for the custodian's own faults.
+//! A `dkg-participant-failed` problem (and a `dkg-equivocation` that can
+//! tell) names the culprits in `custodians`. The routes module lists when each is answered.
 //!
 //! # Example
 //!
@@ -97,6 +110,7 @@
 //! ```
 
 mod config;
+mod dkg;
 mod error;
 mod files;
 mod keys;
@@ -149,6 +163,12 @@ pub struct Hooks {
     /// per-share check must catch it and name this custodian. Each such
     /// answer is logged at warn level.
     pub corrupt_releases: AtomicBool,
+    /// When set, a distributed key generation's round 2 sends the
+    /// participant with the lowest other index a secret share that is
+    /// well-formed but off this custodian's round-1 commitment (one bit of
+    /// the scalar flipped before sealing), so that participant's last round
+    /// must fail naming this custodian. Logged at warn level.
+    pub corrupt_dkg: AtomicBool,
 }
 
 /// A running custodian, from [`start`].

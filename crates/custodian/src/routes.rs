@@ -8,6 +8,10 @@
 //! | `POST /v1/release` (`ReleaseRequest`) | 200 `ReleaseResponse` (a `secret` key's shard only) |
 //! | `POST /v1/partial` (`PartialRequest`) | 200 `PartialResponse`: a FROST signature share or a TDH2 decryption share |
 //! | `POST /v1/keys/{key_id}/versions/{version}/nonces` (`NonceRequest`) | 200 `NonceResponse`: fresh FROST commitments, persisted first |
+//! | `POST /v1/dkg/{session}/round1` (`DkgStart`) | 200 `DkgRound1`: this custodian's round-1 broadcast |
+//! | `POST /v1/dkg/{session}/round2` (`DkgRound2Request`) | 200 `DkgRound2`: its round-2 envelopes, one per other participant |
+//! | `POST /v1/dkg/{session}/finish` (`DkgFinish`) | 200 `DkgDone`: the share stored, the group derived |
+//! | `DELETE /v1/dkg/{session}` | 204, idempotent: the session and the share it stored are gone |
 //! | `POST /v1/audit/sync` (`AuditSync`) | 200 `AuditSynced` |
 //! | `GET /v1/health` | 200 `CustodianHealth` |
 //!
@@ -21,6 +25,9 @@
 //! request is proven in the audit log (see `crate::ledger`). Only then is
 //! the share sealed, a nonce pair taken, or the decryption share computed.
 //!
+//! The DKG routes run the steps of `crate::dkg` (see its module docs for
+//! every check), once this run registered with the pinned coordinator.
+//!
 //! Every error is an RFC 9457 problem document
 //! (`application/problem+json`) whose `type` is
 //! `urn:symbolon:problem:<kind>`, stable and safe to match on:
@@ -29,7 +36,8 @@
 //! | --- | --- | --- |
 //! | 400 | `bad-request` | malformed path, JSON, ephemeral key, signing package or ciphertext; a nonce count outside 1..=`MAX_NONCES_PER_REQUEST`; a statement whose `op` is not the partial operation asked for |
 //! | 400 | `bad-envelope` | the body is not a shard envelope, it does not decrypt, or its scheme is unknown |
-//! | 422 | `wrong-signer` | signed by a key other than the pinned coordinator's |
+//! | 400 | `bad-request` | (DKG) a malformed session id, key id, label or participant list (indices not exactly `1..=n`, a custodian id or recipient key twice, an unparsable recipient), `t` and `n` outside `2 <= t <= n <= 255`, a relayed set without every expected index exactly once |
+//! | 422 | `wrong-signer` | signed by a key other than the pinned coordinator's, or by this custodian's own key but not a DKG share package (version 2) of a threshold scheme, or a DKG share package signed by the coordinator |
 //! | 422 | `bad-signature` | the signature does not verify |
 //! | 422 | `not-recipient` | not sealed to this custodian (key or id) |
 //! | 422 | `key-mismatch` | metadata key id or epoch differs from the path |
@@ -43,8 +51,12 @@
 //! | 409 | `nonce-unknown` | the package's commitment for this custodian is not one it published and still holds (unknown, already used, dropped at an unclean restart or beyond the cap) |
 //! | 422 | `key-mismatch` | (decrypt) the ciphertext names another key version than the request |
 //! | 422 | `bad-ciphertext-proof` | the ciphertext's proof fails for this key's group under its label (tampered, relabelled, or made for another key) |
-//! | 409 | `conflict` | a different shard is already held for that key version |
-//! | 404 | `not-found` | no shard held for that key version; unknown route |
+//! | 409 | `conflict` | a different shard is already held for that key version; (DKG) a share is already held for the key version, another session is generating it, the session id is already in use, or the session is not at the step asked (running one, failed, finished) |
+//! | 422 | `wrong-kind` | (DKG) a start for a `secret` key |
+//! | 422 | `not-a-participant` | (DKG) the start does not list this custodian, or lists it with another recipient key |
+//! | 422 | `dkg-participant-failed` | (DKG) participants failed; `custodians` names each with the reason: a malformed round-1 package or a bad proof of knowledge (round 2); a round-2 envelope not signed by its sender's key, not verifying, not sealed to this custodian, for another key, version, index, `t` or `n`, not opening, or a share off its sender's commitment (last round) |
+//! | 422 | `dkg-equivocation` | (DKG) the relayed round-1 set does not hold this custodian's own package unchanged (round 2); a round-2 envelope commits to another round-1 set than this custodian saw (last round; `custodians` names its sender) |
+//! | 404 | `not-found` | no shard held for that key version; no such DKG session (or it expired); unknown route |
 //! | 405 | `method-not-allowed` | known route, wrong method |
 //! | 413 | `payload-too-large` | body over [`MAX_BODY`] |
 //! | 503 | `audit-log-not-pinned` | release or partial result before this run registered and pinned the log key |
@@ -53,7 +65,8 @@
 //! | 403 | `request-not-in-log` | the request is not the `request.created` entry proven in the log |
 //! | 403 | `request-expired` | the request expired (or claims a future creation time) |
 //! | 415 | `unsupported-media-type` | JSON route body without a JSON content type |
-//! | 503 | `not-registered` | a shard or a nonce request before this run registered with the coordinator |
+//! | 503 | `not-registered` | a shard, a nonce request or a DKG step before this run registered with the coordinator |
+//! | 503 | `too-many-sessions` | (DKG) a start while `crate::dkg::MAX_SESSIONS` sessions are kept |
 //! | 503 | `stopping` | a nonce request while the custodian is shutting down |
 //! | 500 | `about:blank` | our own fault: logged, nothing shown |
 
@@ -65,7 +78,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State as AxumState};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use symbolon_envelope::BLINDING_LEN;
 use symbolon_proto::api::KeyKind;
@@ -76,12 +89,14 @@ use symbolon_proto::custodian::{
     B64, CustodianHealth, MAX_NONCES_PER_REQUEST, NonceRequest, NonceResponse, PartialOperation,
     PartialRequest, PartialResponse, ReleaseRequest, ReleaseResponse, StoreShareResponse,
 };
+use symbolon_proto::dkg::{DkgDone, DkgFinish, DkgRound1, DkgRound2, DkgRound2Request, DkgStart};
 use symbolon_proto::release::{ReleaseContext, seal};
 use symbolon_proto::scalar::HeldShare;
 use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
 use symbolon_threshold::{ed25519, tdh2};
 use zeroize::Zeroizing;
 
+use crate::dkg::{self, DkgRefusal};
 use crate::ledger::{LogRefusal, Witnessed};
 use crate::nonces::PublishError;
 use crate::state::State;
@@ -104,6 +119,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             "/v1/keys/{key_id}/versions/{version}/nonces",
             post(publish_nonces),
         )
+        .route("/v1/dkg/{session}/round1", post(dkg_round1))
+        .route("/v1/dkg/{session}/round2", post(dkg_round2))
+        .route("/v1/dkg/{session}/finish", post(dkg_finish))
+        .route("/v1/dkg/{session}", delete(dkg_abort))
         .route("/v1/audit/sync", post(audit_sync))
         .route("/v1/health", get(health))
         .fallback(unknown_route)
@@ -302,7 +321,7 @@ async fn put_share(
         return Ok(ack(&state, &held));
     }
     let expected = Expected {
-        coordinator: &coordinator,
+        coordinator: Some(&coordinator),
         identity: &state.keys.identity,
         custodian_id: &state.id,
         key_id: &key_id,
@@ -814,6 +833,129 @@ impl From<&LogRefusal> for ApiError {
             LogRefusal::NotIncluded(_) | LogRefusal::Stale(_) => StatusCode::FORBIDDEN,
         };
         Self::new(status, kind, title, refusal.to_string())
+    }
+}
+
+/// `POST /v1/dkg/{session}/round1`: a DKG's first round (see
+/// `crate::dkg`).
+async fn dkg_round1(
+    AxumState(state): AxumState<Arc<State>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<DkgStart>, JsonRejection>,
+) -> Result<Json<DkgRound1>, ApiError> {
+    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    let Json(start) = body.map_err(|r| json_problem(&r))?;
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::not_registered());
+    }
+    Ok(Json(dkg::round1(&state, &session, start)?))
+}
+
+/// `POST /v1/dkg/{session}/round2`: a DKG's second round, on the blocking
+/// pool (every proof of knowledge checked, one HPKE seal per participant).
+async fn dkg_round2(
+    AxumState(state): AxumState<Arc<State>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<DkgRound2Request>, JsonRejection>,
+) -> Result<Json<DkgRound2>, ApiError> {
+    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    let Json(request) = body.map_err(|r| json_problem(&r))?;
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::not_registered());
+    }
+    let answer = tokio::task::spawn_blocking(move || dkg::round2(&state, &session, &request))
+        .await
+        .map_err(|_| ApiError::Internal("the DKG round-2 task failed".into()))??;
+    Ok(Json(answer))
+}
+
+/// `POST /v1/dkg/{session}/finish`: a DKG's last round; stores the share.
+async fn dkg_finish(
+    AxumState(state): AxumState<Arc<State>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<DkgFinish>, JsonRejection>,
+) -> Result<Json<DkgDone>, ApiError> {
+    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    let Json(request) = body.map_err(|r| json_problem(&r))?;
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::not_registered());
+    }
+    Ok(Json(dkg::finish(&state, &session, request).await?))
+}
+
+/// `DELETE /v1/dkg/{session}`: 204 whether or not the session existed.
+async fn dkg_abort(
+    AxumState(state): AxumState<Arc<State>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    dkg::abort(&state, &session)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<DkgRefusal> for ApiError {
+    fn from(refusal: DkgRefusal) -> Self {
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        let (status, kind, title, detail, custodians) = match refusal {
+            DkgRefusal::BadRequest(detail) => {
+                return Self::bad_request(detail);
+            }
+            DkgRefusal::WrongKind(kind) => (
+                unprocessable,
+                "wrong-kind",
+                "Wrong key kind for this operation",
+                format!(
+                    "a {} key cannot be generated by the custodians; only ed25519 and ristretto255 keys can",
+                    kind.as_str()
+                ),
+                Vec::new(),
+            ),
+            DkgRefusal::NotAParticipant(detail) => (
+                unprocessable,
+                "not-a-participant",
+                "Not a participant",
+                detail,
+                Vec::new(),
+            ),
+            DkgRefusal::Conflict(detail) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                detail,
+                Vec::new(),
+            ),
+            DkgRefusal::UnknownSession(detail) => return Self::not_found(detail),
+            DkgRefusal::TooManySessions => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too-many-sessions",
+                "Too many DKG sessions",
+                format!(
+                    "this custodian keeps at most {} DKG sessions; delete finished or failed ones, or retry after they expire",
+                    dkg::MAX_SESSIONS
+                ),
+                Vec::new(),
+            ),
+            DkgRefusal::Equivocation { detail, culprits } => (
+                unprocessable,
+                "dkg-equivocation",
+                "DKG messages were relayed inconsistently",
+                detail,
+                culprits,
+            ),
+            DkgRefusal::ParticipantFailed { detail, culprits } => (
+                unprocessable,
+                "dkg-participant-failed",
+                "A DKG participant failed",
+                detail,
+                culprits,
+            ),
+            DkgRefusal::Internal(error) => return Self::Internal(error),
+        };
+        let mut problem = Problem::new(status.as_u16(), kind, title, detail);
+        problem.custodians = custodians;
+        Self::Problem(Box::new(problem))
     }
 }
 

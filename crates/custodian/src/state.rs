@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use symbolon_envelope::Recipient;
 
 use crate::Hooks;
+use crate::dkg::Sessions;
 use crate::keys::Keys;
 use crate::ledger::Ledger;
 use crate::nonces::NonceStore;
@@ -27,6 +28,8 @@ pub(crate) struct State {
     pub(crate) nonces: NonceStore,
     /// Its view of the coordinator's audit log.
     pub(crate) ledger: Ledger,
+    /// Distributed key generations in progress (memory only).
+    pub(crate) dkg: Sessions,
     /// The pinned coordinator (from `coordinator.recipient` or the first
     /// registration).
     coordinator: RwLock<Option<Recipient>>,
@@ -56,6 +59,7 @@ impl State {
             vault,
             nonces,
             ledger,
+            dkg: Sessions::default(),
             coordinator: RwLock::new(coordinator),
             registered: AtomicBool::new(false),
             hooks,

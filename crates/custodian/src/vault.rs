@@ -16,7 +16,10 @@
 //!   ([`HeldShare`]), which never leaves the custodian.
 //!
 //! An envelope is accepted only if, in this order: it decodes; its signer is
-//! the pinned coordinator's Ed25519 key; the signature verifies; it is
+//! the pinned coordinator's Ed25519 key — or, for a threshold scheme only,
+//! this custodian's own identity key (a share it derived in a distributed
+//! key generation and sealed to itself, see `crate::dkg`); the signature
+//! verifies; it is
 //! sealed to this custodian (recipient fingerprint and id); its key id and
 //! epoch are the ones in the request path; it has not expired; it opens
 //! (HPKE, then the share commitment of hash-committed schemes); and, for a
@@ -24,7 +27,9 @@
 //! [`symbolon_proto::scalar::open_package`] against the signed metadata
 //! (the group is consistent, the share lies on the dealer's Feldman
 //! commitment, index and threshold are the metadata's, and the group is
-//! the one `metadata.commitment` commits to).
+//! the one `metadata.commitment` commits to) whose maker matches the
+//! signer: a dealer's package (version 1) signed by the coordinator, a DKG
+//! package (version 2) signed by this custodian itself.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,10 +54,14 @@ const SHARD_EXTENSION: &str = "sym";
 pub(crate) enum Refusal {
     /// The bytes are not an envelope (or it does not decrypt).
     BadEnvelope(symbolon_envelope::Error),
-    /// Signed by a key other than the pinned coordinator's.
+    /// Signed by a key other than the one this shard needs: the pinned
+    /// coordinator's, or (a DKG share package) this custodian's own.
     WrongSigner {
         /// The signer named in the envelope.
         found: [u8; 32],
+        /// Whose key that is and whose it should be, as a fixed phrase
+        /// following "signed by <key>, ".
+        reason: &'static str,
     },
     /// The signature does not verify.
     BadSignature,
@@ -88,11 +97,9 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadEnvelope(e) => write!(f, "not a valid shard envelope: {e}"),
-            Self::WrongSigner { found } => write!(
-                f,
-                "the shard is signed by {}, not by the pinned coordinator key",
-                hex::encode(found)
-            ),
+            Self::WrongSigner { found, reason } => {
+                write!(f, "the shard is signed by {}, {reason}", hex::encode(found))
+            }
             Self::BadSignature => {
                 f.write_str("the shard's signature does not verify: it was altered after signing")
             }
@@ -193,9 +200,12 @@ impl Held {
 
 /// What a shard must be, besides well-formed and correctly signed.
 pub(crate) struct Expected<'a> {
-    /// The pinned coordinator (its Ed25519 key must be the signer).
-    pub(crate) coordinator: &'a Recipient,
-    /// This custodian's identity (the shard must be sealed to it).
+    /// The pinned coordinator (its Ed25519 key must be the signer of every
+    /// shard but a threshold share this custodian derived itself); `None`
+    /// when none is pinned yet (then only those are accepted).
+    pub(crate) coordinator: Option<&'a Recipient>,
+    /// This custodian's identity (the shard must be sealed to it; its own
+    /// DKG shares are signed by it).
     pub(crate) identity: &'a Identity,
     /// This custodian's id (the recipient id in the metadata).
     pub(crate) custodian_id: &'a str,
@@ -212,9 +222,23 @@ pub(crate) struct Expected<'a> {
 pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refusal> {
     let envelope = Envelope::decode(bytes).map_err(Refusal::BadEnvelope)?;
     let signer = envelope.signer();
-    if signer != expected.coordinator.signing_key_bytes() {
-        return Err(Refusal::WrongSigner { found: signer });
-    }
+    let signed_by = if expected
+        .coordinator
+        .is_some_and(|c| c.signing_key_bytes() == signer)
+    {
+        Signer::Coordinator
+    } else if signer == expected.identity.recipient().signing_key_bytes()
+        && kind_of(envelope.metadata().scheme).is_some_and(|k| k != KeyKind::Secret)
+    {
+        // Only a threshold share can come from this custodian itself (the
+        // DKG's output); what it is made of is checked below.
+        Signer::Itself
+    } else {
+        return Err(Refusal::WrongSigner {
+            found: signer,
+            reason: "not by the pinned coordinator key",
+        });
+    };
     envelope
         .verify_signature()
         .map_err(|_| Refusal::BadSignature)?;
@@ -278,10 +302,28 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
             threshold: metadata.threshold,
             commitment: &metadata.commitment,
         };
+        let held = scalar::open_package(&plaintext, &expected).map_err(Refusal::BadSharePackage)?;
+        // `open_package` accepts both package versions; who made the
+        // package must be who signed it. Its version is the 5th byte, after
+        // the magic `SYSK` (the package opened, so the layout holds).
+        match (plaintext.get(4), signed_by) {
+            (Some(&PACKAGE_FROM_DEALER), Signer::Coordinator)
+            | (Some(&PACKAGE_FROM_DKG), Signer::Itself) => {}
+            (_, Signer::Itself) => {
+                return Err(Refusal::WrongSigner {
+                    found: signer,
+                    reason: "this custodian's own key, but only a DKG share package (version 2) may be signed by it; a dealer's must be signed by the pinned coordinator",
+                });
+            }
+            (_, Signer::Coordinator) => {
+                return Err(Refusal::WrongSigner {
+                    found: signer,
+                    reason: "the coordinator's key, but a DKG share package (version 2) must be signed by this custodian itself",
+                });
+            }
+        }
         // `plaintext` (the package) is wiped when it drops here.
-        Opened::Threshold(Box::new(
-            scalar::open_package(&plaintext, &expected).map_err(Refusal::BadSharePackage)?,
-        ))
+        Opened::Threshold(Box::new(held))
     };
     Ok(Held {
         index: metadata.index,
@@ -290,6 +332,20 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
         opened,
     })
 }
+
+/// Who signed an accepted shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signer {
+    /// The pinned coordinator (every dealt shard).
+    Coordinator,
+    /// This custodian (a threshold share it derived in a DKG).
+    Itself,
+}
+
+/// The version byte of a dealer's share package (`scalar::encode_package`).
+const PACKAGE_FROM_DEALER: u8 = 1;
+/// The version byte of a DKG share package (`scalar::encode_dkg_package`).
+const PACKAGE_FROM_DKG: u8 = 2;
 
 /// The key kind whose shares an envelope scheme carries; `None` for a
 /// scheme this custodian does not know (refused: it fails closed rather
@@ -389,10 +445,6 @@ impl Vault {
                     tracing::warn!(path = %path.display(), "skipping: not named <version>.sym");
                     continue;
                 };
-                let Some(coordinator) = coordinator else {
-                    tracing::error!(path = %path.display(), "skipping shard: no coordinator key is pinned to check its signer against");
-                    continue;
-                };
                 let bytes = match std::fs::read(&path) {
                     Ok(bytes) => bytes,
                     Err(e) => {
@@ -400,6 +452,8 @@ impl Vault {
                         continue;
                     }
                 };
+                // Without a pinned coordinator only this custodian's own
+                // DKG shares verify; the others are logged and left.
                 let expected = Expected {
                     coordinator,
                     identity,
@@ -412,6 +466,9 @@ impl Vault {
                     Ok(shard) => {
                         tracing::debug!(path = %path.display(), index = shard.index, "loaded shard");
                         held.insert((key_id.clone(), version), Arc::new(shard));
+                    }
+                    Err(Refusal::WrongSigner { .. }) if coordinator.is_none() => {
+                        tracing::error!(path = %path.display(), "skipping shard: no coordinator key is pinned to check its signer against");
                     }
                     Err(refusal) => {
                         tracing::error!(path = %path.display(), reason = %refusal, "skipping shard that fails verification (left in place)");
@@ -498,7 +555,35 @@ impl Vault {
     /// Deletes the shard for `key_id`/`version` (file and memory); `false`
     /// if none was held.
     pub(crate) async fn delete(&self, key_id: &str, version: u64) -> Result<bool, Error> {
+        self.delete_if(key_id, version, None).await
+    }
+
+    /// Deletes the shard for `key_id`/`version` only if it is the one whose
+    /// stored bytes have BLAKE3 `digest` (a share a failed DKG stored, not
+    /// one stored since); `false` if that shard is not held.
+    pub(crate) async fn delete_matching(
+        &self,
+        key_id: &str,
+        version: u64,
+        digest: [u8; 32],
+    ) -> Result<bool, Error> {
+        self.delete_if(key_id, version, Some(digest)).await
+    }
+
+    async fn delete_if(
+        &self,
+        key_id: &str,
+        version: u64,
+        digest: Option<[u8; 32]>,
+    ) -> Result<bool, Error> {
         let _writer = self.writer.lock().await;
+        if let Some(digest) = digest
+            && self
+                .get(key_id, version)
+                .is_none_or(|held| held.digest != digest)
+        {
+            return Ok(false);
+        }
         let path = shard_path(&self.dir, key_id, version);
         let key_dir = self.dir.join(key_id);
         tokio::task::spawn_blocking(move || {

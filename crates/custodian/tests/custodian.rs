@@ -34,9 +34,14 @@ use symbolon_proto::custodian::{
     PartialRequest, PartialResponse, RegisterRequest, RegisterResponse, ReleaseRequest,
     ReleaseResponse, SignedHeartbeat, StoreShareResponse,
 };
+use symbolon_proto::dkg::{
+    DkgDone, DkgFinish, DkgPackage, DkgParticipant, DkgRound1, DkgRound2, DkgRound2Request,
+    DkgStart, round1_digest,
+};
 use symbolon_proto::release::{EphemeralKey, ReleaseContext};
-use symbolon_proto::scalar::{encode_package, group_commitment};
+use symbolon_proto::scalar::{encode_dkg_package, encode_package, group_commitment};
 use symbolon_proto::{PROBLEM_CONTENT_TYPE, Problem};
+use symbolon_threshold::dkg::{self, Suite};
 use symbolon_threshold::{ed25519, tdh2};
 use symbolon_transport::rustls_pki_types::CertificateDer;
 use symbolon_transport::rustls_pki_types::pem::PemObject as _;
@@ -2320,4 +2325,1126 @@ async fn outstanding_nonces_are_capped_oldest_first() {
         .await;
     aggregate_and_verify(&ed, &package, theirs, &answer);
     handle.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Distributed key generation: real custodians next to participants the test
+// plays itself with `symbolon_threshold::dkg`.
+
+/// A DKG participant the test plays.
+struct Sim<S: Suite> {
+    identity: Identity,
+    secret1: Option<dkg::Round1Secret<S>>,
+    package: dkg::Round1Package<S>,
+    secret2: Option<dkg::Round2Secret<S>>,
+    /// The others' round-1 packages, as it saw them.
+    seen: BTreeMap<u16, dkg::Round1Package<S>>,
+    /// Its round-2 packages, by recipient.
+    outgoing: BTreeMap<u16, dkg::Round2Package<S>>,
+}
+
+/// One DKG session among real custodians and simulated participants, the
+/// test relaying.
+struct Run<'a, S: Suite> {
+    cluster: &'a Cluster,
+    session: String,
+    start: DkgStart,
+    real: BTreeMap<u16, &'a Handle>,
+    sims: BTreeMap<u16, Sim<S>>,
+}
+
+impl Cluster {
+    async fn dkg(
+        &self,
+        handle: &Handle,
+        session: &str,
+        step: &str,
+        body: &impl serde::Serialize,
+    ) -> Answer {
+        let url = format!("{}/v1/dkg/{session}/{step}", handle.endpoint());
+        Answer::of(self.client.post(url).json(body).send().await.unwrap()).await
+    }
+
+    async fn dkg_delete(&self, handle: &Handle, session: &str) -> Answer {
+        let url = format!("{}/v1/dkg/{session}", handle.endpoint());
+        Answer::of(self.client.delete(url).send().await.unwrap()).await
+    }
+
+    fn identity_of(&self, id: &str) -> Identity {
+        let text = std::fs::read_to_string(self.data_dir(id).join("identity.key")).unwrap();
+        Identity::from_armored(&text).unwrap()
+    }
+}
+
+impl<'a, S: Suite> Run<'a, S> {
+    /// A `threshold`-of-`n` DKG of `key_id` version 1 with `real`
+    /// custodians at their indices; the others are simulated (`sim<i>`).
+    fn new(
+        cluster: &'a Cluster,
+        session: &str,
+        key_id: &str,
+        threshold: u16,
+        n: u16,
+        real: &[(u16, &'a Handle)],
+    ) -> Self {
+        let real: BTreeMap<u16, &Handle> = real.iter().copied().collect();
+        let mut sims = BTreeMap::new();
+        let mut participants = Vec::new();
+        for index in 1..=n {
+            let (id, recipient) = match real.get(&index) {
+                Some(handle) => (handle.id().to_owned(), cluster.recipient_of(handle.id())),
+                None => {
+                    let identity = Identity::generate(&mut rand::rng());
+                    let recipient = identity.recipient();
+                    let (secret, package) =
+                        dkg::part1::<S, _>(index, threshold, n, &mut rand::rng()).unwrap();
+                    sims.insert(
+                        index,
+                        Sim {
+                            identity,
+                            secret1: Some(secret),
+                            package,
+                            secret2: None,
+                            seen: BTreeMap::new(),
+                            outgoing: BTreeMap::new(),
+                        },
+                    );
+                    (format!("sim{index}"), recipient)
+                }
+            };
+            participants.push(DkgParticipant {
+                index,
+                custodian_id: id,
+                recipient: recipient.to_string(),
+            });
+        }
+        let start = DkgStart {
+            key_id: key_id.to_owned(),
+            version: 1,
+            kind: KeyKind::from_name(S::NAME).unwrap(),
+            threshold,
+            participants,
+            label: format!("key {key_id} version 1"),
+        };
+        Self {
+            cluster,
+            session: session.to_owned(),
+            start,
+            real,
+            sims,
+        }
+    }
+
+    fn participant(&self, index: u16) -> &DkgParticipant {
+        self.start
+            .participants
+            .iter()
+            .find(|p| p.index == index)
+            .unwrap()
+    }
+
+    fn recipient(&self, index: u16) -> Recipient {
+        self.participant(index).recipient.parse().unwrap()
+    }
+
+    fn scheme(&self) -> Scheme {
+        match self.start.kind {
+            KeyKind::Ed25519 => Scheme::FrostEd25519,
+            _ => Scheme::FeldmanRistretto255,
+        }
+    }
+
+    async fn post(&self, handle: &Handle, step: &str, body: &impl serde::Serialize) -> Answer {
+        self.cluster.dkg(handle, &self.session, step, body).await
+    }
+
+    /// Round 1 on every real custodian; the set an honest relay
+    /// broadcasts.
+    async fn round1(&self) -> Vec<DkgPackage> {
+        let mut set = Vec::new();
+        for (&index, handle) in &self.real {
+            let answer = self.post(handle, "round1", &self.start).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            let round1: DkgRound1 = answer.json();
+            assert_eq!(round1.custodian_id, handle.id());
+            assert_eq!(round1.index, index);
+            set.push(DkgPackage {
+                index,
+                package: round1.package,
+            });
+        }
+        for (&index, sim) in &self.sims {
+            set.push(DkgPackage {
+                index,
+                package: sim.package.to_bytes(),
+            });
+        }
+        set.sort_by_key(|p| p.index);
+        set
+    }
+
+    /// The simulated participants' round 2 on `set`.
+    fn sims_round2(&mut self, set: &[DkgPackage]) {
+        for (&index, sim) in &mut self.sims {
+            let seen: BTreeMap<u16, dkg::Round1Package<S>> = set
+                .iter()
+                .filter(|p| p.index != index)
+                .map(|p| {
+                    (
+                        p.index,
+                        dkg::Round1Package::<S>::from_bytes(&p.package).unwrap(),
+                    )
+                })
+                .collect();
+            let (secret, outgoing) = dkg::part2(sim.secret1.take().unwrap(), &seen).unwrap();
+            sim.secret2 = Some(secret);
+            sim.outgoing = outgoing;
+            sim.seen = seen;
+        }
+    }
+
+    /// Round 2 on every real custodian (each must answer 200).
+    async fn round2(&self, set: &[DkgPackage]) -> BTreeMap<u16, DkgRound2> {
+        let request = DkgRound2Request {
+            round1: set.to_vec(),
+        };
+        let mut answers = BTreeMap::new();
+        for (&index, handle) in &self.real {
+            let answer = self.post(handle, "round2", &request).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            let round2: DkgRound2 = answer.json();
+            assert_eq!(round2.custodian_id, handle.id());
+            assert_eq!(round2.index, index);
+            answers.insert(index, round2);
+        }
+        answers
+    }
+
+    /// Round 1 and round 2 everywhere, honestly relayed.
+    async fn through_round2(&mut self) -> (Vec<DkgPackage>, BTreeMap<u16, DkgRound2>) {
+        let set = self.round1().await;
+        self.sims_round2(&set);
+        let round2 = self.round2(&set).await;
+        (set, round2)
+    }
+
+    /// Simulated participant `from` seals `package` to `to` as round 2 of
+    /// this session over `set`: its metadata changed by `tweak`, signed by
+    /// `signer` (its own key if `None`).
+    fn seal_from(
+        &self,
+        from: u16,
+        to: u16,
+        set: &[DkgPackage],
+        package: &[u8],
+        tweak: impl FnOnce(&mut Metadata),
+        signer: Option<&Identity>,
+    ) -> Vec<u8> {
+        let recipient = self.recipient(to);
+        let mut metadata = Metadata {
+            split_id: [3; 16],
+            key_id: self.start.key_id.clone(),
+            epoch: self.start.version,
+            scheme: self.scheme(),
+            index: to,
+            threshold: self.start.threshold,
+            shares: u16::try_from(self.start.participants.len()).unwrap(),
+            recipient: Some(RecipientInfo {
+                id: self.participant(to).custodian_id.clone(),
+                fingerprint: recipient.fingerprint(),
+            }),
+            created_at: now_secs(),
+            expires_at: None,
+            commitment: round1_digest(&self.start, set),
+            label: format!("round 2 from sim{from}"),
+        };
+        tweak(&mut metadata);
+        let signer = signer.unwrap_or(&self.sims[&from].identity);
+        seal(metadata, package, &recipient, signer)
+    }
+
+    /// Simulated participant `from`'s honest envelope to `to`.
+    fn honest(&self, from: u16, to: u16, set: &[DkgPackage]) -> DkgPackage {
+        DkgPackage {
+            index: from,
+            package: self.seal_from(
+                from,
+                to,
+                set,
+                &self.sims[&from].outgoing[&to].to_bytes(),
+                |_| {},
+                None,
+            ),
+        }
+    }
+
+    /// What an honest relay hands participant `to`: one envelope from every
+    /// other participant.
+    fn inbox(
+        &self,
+        to: u16,
+        set: &[DkgPackage],
+        round2: &BTreeMap<u16, DkgRound2>,
+    ) -> Vec<DkgPackage> {
+        let mut inbox = Vec::new();
+        for (&from, answer) in round2 {
+            if from != to {
+                let sealed = answer.sealed.iter().find(|p| p.index == to).unwrap();
+                inbox.push(DkgPackage {
+                    index: from,
+                    package: sealed.package.clone(),
+                });
+            }
+        }
+        for &from in self.sims.keys() {
+            if from != to {
+                inbox.push(self.honest(from, to, set));
+            }
+        }
+        inbox
+    }
+
+    async fn finish(&self, handle: &Handle, inbox: Vec<DkgPackage>) -> Answer {
+        self.post(handle, "finish", &DkgFinish { round2: inbox })
+            .await
+    }
+
+    /// Simulated participant `index`'s last round on its inbox.
+    fn sim_finish(
+        &self,
+        index: u16,
+        inbox: &[DkgPackage],
+    ) -> Result<(S::KeyShare, S::GroupKey), symbolon_threshold::Error> {
+        let sim = &self.sims[&index];
+        let round2: BTreeMap<u16, dkg::Round2Package<S>> = inbox
+            .iter()
+            .map(|p| {
+                let envelope = Envelope::decode(&p.package).unwrap();
+                assert_eq!(
+                    envelope.signer(),
+                    self.recipient(p.index).signing_key_bytes()
+                );
+                let plaintext = envelope.open(Some(&sim.identity)).unwrap();
+                (
+                    p.index,
+                    dkg::Round2Package::<S>::from_bytes(&plaintext).unwrap(),
+                )
+            })
+            .collect();
+        dkg::part3(sim.secret2.as_ref().unwrap(), &sim.seen, &round2)
+    }
+
+    /// The whole DKG, honestly relayed: every real custodian's answer and
+    /// every simulated participant's share and group.
+    async fn complete(
+        &mut self,
+    ) -> (
+        BTreeMap<u16, DkgDone>,
+        BTreeMap<u16, (S::KeyShare, S::GroupKey)>,
+    ) {
+        let (set, round2) = self.through_round2().await;
+        let mut done = BTreeMap::new();
+        for (&index, handle) in &self.real {
+            let answer = self.finish(handle, self.inbox(index, &set, &round2)).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            done.insert(index, answer.json::<DkgDone>());
+        }
+        let mut sims = BTreeMap::new();
+        for &index in self.sims.keys() {
+            let inbox = self.inbox(index, &set, &round2);
+            let Ok(output) = self.sim_finish(index, &inbox) else {
+                panic!("simulated participant {index} failed");
+            };
+            sims.insert(index, output);
+        }
+        (done, sims)
+    }
+
+    /// Checks a custodian's answer against the share it stored: the group,
+    /// the digest and metadata of the file, signed by and sealed to itself.
+    fn check_stored(&self, index: u16, done: &DkgDone, group: &[u8]) {
+        let handle = self.real[&index];
+        assert_eq!(done.custodian_id, handle.id());
+        assert_eq!(done.index, index);
+        assert_eq!(done.group, group);
+        let path = self
+            .cluster
+            .data_dir(handle.id())
+            .join(format!("shares/{}/1.sym", self.start.key_id));
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(done.digest, *blake3::hash(&bytes).as_bytes());
+        let envelope = Envelope::decode(&bytes).unwrap();
+        let own = self.cluster.recipient_of(handle.id());
+        assert_eq!(envelope.signer(), own.signing_key_bytes());
+        let metadata = envelope.metadata();
+        assert_eq!(metadata.to_canonical_bytes().unwrap(), done.metadata);
+        assert_eq!(metadata.scheme, self.scheme());
+        assert_eq!(metadata.index, index);
+        assert_eq!(metadata.threshold, self.start.threshold);
+        assert_eq!(metadata.recipient.as_ref().unwrap().id, handle.id());
+        assert_eq!(
+            metadata.recipient.as_ref().unwrap().fingerprint,
+            own.fingerprint()
+        );
+        assert_eq!(
+            metadata.commitment,
+            group_commitment(self.start.kind, group)
+        );
+        assert_eq!(metadata.label, self.start.label);
+    }
+}
+
+/// FROST-signs `message` with `handle`'s stored share (participant
+/// `MY_INDEX`) and the test's `theirs`; checks the signature under `group`
+/// with `verify_strict`.
+async fn sign_with_dkg_share(
+    cluster: &Cluster,
+    handle: &Handle,
+    key_id: &str,
+    request_id: &str,
+    message: &[u8],
+    theirs: &ed25519::KeyShare,
+    group: &ed25519::GroupKey,
+) {
+    let mine = cluster.commitments(handle, key_id, 1).await[0];
+    let (nonces, their_commitments) = ed25519::commit(theirs, &mut rand::rng());
+    let package = ed25519::SigningPackage::new(
+        message,
+        &BTreeMap::from([(theirs.index(), their_commitments), (MY_INDEX, mine)]),
+    )
+    .unwrap();
+    let their_share = ed25519::sign(theirs, nonces, &package).unwrap();
+    let answer = cluster
+        .partial(handle, &cluster.sign_request(key_id, request_id, &package))
+        .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let partial: PartialResponse = answer.json();
+    let my_share = ed25519::SignatureShare::from_bytes(&partial.partial).unwrap();
+    ed25519::verify_share(group, MY_INDEX, &my_share, &package).unwrap();
+    let signature = ed25519::aggregate(
+        &package,
+        &BTreeMap::from([(theirs.index(), their_share), (MY_INDEX, my_share)]),
+        group,
+    )
+    .unwrap();
+    ed25519_dalek::VerifyingKey::from_bytes(&group.verifying_key_bytes())
+        .unwrap()
+        .verify_strict(
+            message,
+            &ed25519_dalek::Signature::from_bytes(&signature.to_bytes()),
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dkg_ed25519_key_signs_survives_a_restart_and_the_relay_only_sees_sealed_shares() {
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let c1 = cluster.start(config.clone()).await;
+    let c2 = cluster.start(cluster.config("c2")).await;
+    // 2-of-3: c1 is participant 2, c2 participant 3, the test participant 1.
+    let mut run =
+        Run::<dkg::Ed25519>::new(&cluster, "s1", "sig", 2, 3, &[(MY_INDEX, &c1), (3, &c2)]);
+    let (set, round2) = run.through_round2().await;
+
+    // c1's round-2 packages: sealed to each other participant, signed by
+    // c1, committing to the round-1 set.
+    let digest = round1_digest(&run.start, &set);
+    let mine = &round2[&MY_INDEX];
+    let mut recipients: Vec<u16> = mine.sealed.iter().map(|p| p.index).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, [1, 3]);
+    for sealed in &mine.sealed {
+        let envelope = Envelope::decode(&sealed.package).unwrap();
+        envelope.verify_signature().unwrap();
+        assert!(envelope.is_sealed());
+        assert_eq!(
+            envelope.signer(),
+            cluster.recipient_of("c1").signing_key_bytes()
+        );
+        let metadata = envelope.metadata();
+        assert_eq!(metadata.key_id, "sig");
+        assert_eq!(metadata.epoch, 1);
+        assert_eq!(metadata.scheme, Scheme::FrostEd25519);
+        assert_eq!(metadata.index, sealed.index);
+        assert_eq!((metadata.threshold, metadata.shares), (2, 3));
+        assert_eq!(metadata.commitment, digest);
+        let recipient = metadata.recipient.as_ref().unwrap();
+        assert_eq!(recipient.id, run.participant(sealed.index).custodian_id);
+        assert_eq!(
+            recipient.fingerprint,
+            run.recipient(sealed.index).fingerprint()
+        );
+        // The relay cannot open it.
+        assert!(envelope.open(Some(&cluster.dealer)).is_err());
+    }
+
+    // The last round: both custodians and the test derive one group.
+    let mut done = BTreeMap::new();
+    for (index, handle) in [(MY_INDEX, &c1), (3, &c2)] {
+        let answer = run.finish(handle, run.inbox(index, &set, &round2)).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        done.insert(index, answer.json::<DkgDone>());
+    }
+    let Ok((theirs, group)) = run.sim_finish(1, &run.inbox(1, &set, &round2)) else {
+        panic!("the simulated participant's last round failed");
+    };
+    for (index, answer) in &done {
+        run.check_stored(*index, answer, &group.to_bytes());
+    }
+    // A second finish: the session is over.
+    run.finish(&c1, run.inbox(MY_INDEX, &set, &round2))
+        .await
+        .problem(409, "conflict");
+
+    // Heartbeats report the share; it signs with the test's share.
+    let digest = done[&MY_INDEX].digest;
+    wait_until("a heartbeat listing the DKG share", || {
+        cluster
+            .fake
+            .recorded
+            .heartbeats_of("c1")
+            .last()
+            .is_some_and(|b| b.heartbeat.shares.iter().any(|s| s.digest == digest))
+    })
+    .await;
+    sign_with_dkg_share(
+        &cluster,
+        &c1,
+        "sig",
+        "r1",
+        b"made by a DKG",
+        &theirs,
+        &group,
+    )
+    .await;
+
+    // A restart verifies the self-signed share again and keeps it.
+    c1.shutdown().await.unwrap();
+    let c1 = cluster.start(config).await;
+    assert_eq!(cluster.health(&c1).await.shares, 1);
+    sign_with_dkg_share(
+        &cluster,
+        &c1,
+        "sig",
+        "r2",
+        b"after a restart",
+        &theirs,
+        &group,
+    )
+    .await;
+    // The session did not survive the restart: deleting it keeps the share.
+    assert_eq!(cluster.dkg_delete(&c1, "s1").await.status, 204);
+    assert_eq!(cluster.health(&c1).await.shares, 1);
+    c1.shutdown().await.unwrap();
+    c2.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dkg_ristretto255_key_decrypts_and_delete_drops_its_share() {
+    let cluster = Cluster::new().await;
+    let c1 = cluster.start(cluster.config("c1")).await;
+    let mut run = Run::<dkg::Ristretto255>::new(&cluster, "s1", "dec", 2, 3, &[(MY_INDEX, &c1)]);
+    let (done, sims) = run.complete().await;
+    let (theirs, group) = &sims[&1];
+    assert_eq!(sims[&3].1.to_bytes(), group.to_bytes());
+    run.check_stored(MY_INDEX, &done[&MY_INDEX], &group.to_bytes());
+
+    // A decryption share from the stored share combines with the test's.
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let ciphertext = symbolon_proto::ciphertext::encrypt_threshold(
+        &group.encryption_key(),
+        "dec",
+        1,
+        b"volume key",
+        &mut rng,
+    )
+    .unwrap();
+    let parsed = symbolon_proto::ciphertext::parse_threshold(&ciphertext).unwrap();
+    let answer = cluster
+        .partial(&c1, &cluster.decrypt_request("dec", "r1", &ciphertext))
+        .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let partial: PartialResponse = answer.json();
+    let mine = tdh2::DecryptionShare::from_bytes(&partial.partial).unwrap();
+    tdh2::verify_decryption_share(group, &parsed.ciphertext, &mine).unwrap();
+    let other = tdh2::decrypt_share(theirs, &parsed.ciphertext, parsed.label, &mut rng).unwrap();
+    let plaintext = tdh2::combine(group, &parsed.ciphertext, parsed.label, &[other, mine]).unwrap();
+    assert_eq!(plaintext.as_slice(), b"volume key");
+
+    // The coordinator aborts the DKG (another participant failed): the
+    // share is gone, and deleting again is fine.
+    assert_eq!(cluster.dkg_delete(&c1, "s1").await.status, 204);
+    assert_eq!(cluster.health(&c1).await.shares, 0);
+    assert!(!cluster.data_dir("c1").join("shares/dec/1.sym").exists());
+    assert_eq!(cluster.dkg_delete(&c1, "s1").await.status, 204);
+    cluster
+        .partial(&c1, &cluster.decrypt_request("dec", "r2", &ciphertext))
+        .await
+        .problem(404, "not-found");
+    // The key version is free for a new DKG.
+    let mut again = Run::<dkg::Ristretto255>::new(&cluster, "s2", "dec", 2, 3, &[(MY_INDEX, &c1)]);
+    let (done, sims) = again.complete().await;
+    again.check_stored(MY_INDEX, &done[&MY_INDEX], &sims[&1].1.to_bytes());
+    c1.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkg_starts_and_steps_are_checked() {
+    let cluster = Cluster::new().await;
+
+    // Not registered: refused like a shard.
+    let mut lonely = cluster.config("c1");
+    lonely.coordinator_url = "https://127.0.0.1:9".to_owned();
+    let handle = symbolon_custodian::start(lonely).await.unwrap();
+    let run = Run::<dkg::Ed25519>::new(&cluster, "s0", "k", 2, 3, &[]);
+    cluster
+        .dkg(&handle, "s0", "round1", &run.start)
+        .await
+        .problem(503, "not-registered");
+    handle.shutdown().await.unwrap();
+
+    let c1 = cluster.start(cluster.config("c1")).await;
+    let mut run = Run::<dkg::Ed25519>::new(&cluster, "s1", "k", 2, 3, &[(MY_INDEX, &c1)]);
+    let good = run.start.clone();
+    let stranger = Identity::generate(&mut rand::rng()).recipient().to_string();
+    type Change = Box<dyn Fn(&mut DkgStart)>;
+    let cases: Vec<(&str, Change, u16, &str)> = vec![
+        (
+            "a secret key",
+            Box::new(|s| s.kind = KeyKind::Secret),
+            422,
+            "wrong-kind",
+        ),
+        (
+            "threshold 1",
+            Box::new(|s| s.threshold = 1),
+            400,
+            "bad-request",
+        ),
+        (
+            "threshold above n",
+            Box::new(|s| s.threshold = 4),
+            400,
+            "bad-request",
+        ),
+        (
+            "index 0",
+            Box::new(|s| s.participants[0].index = 0),
+            400,
+            "bad-request",
+        ),
+        (
+            "an index twice",
+            Box::new(|s| s.participants[2].index = 1),
+            400,
+            "bad-request",
+        ),
+        (
+            "a custodian twice",
+            Box::new(|s| s.participants[0].custodian_id = "sim3".to_owned()),
+            400,
+            "bad-request",
+        ),
+        (
+            "a recipient twice",
+            Box::new(|s| s.participants[0].recipient = s.participants[2].recipient.clone()),
+            400,
+            "bad-request",
+        ),
+        (
+            "a bad recipient",
+            Box::new(|s| s.participants[0].recipient = "symbolon1nope".to_owned()),
+            400,
+            "bad-request",
+        ),
+        (
+            "a bad key id",
+            Box::new(|s| s.key_id = "-k".to_owned()),
+            400,
+            "bad-request",
+        ),
+        (
+            "a label that cannot be stored",
+            Box::new(|s| s.label = "two\nlines".to_owned()),
+            400,
+            "bad-request",
+        ),
+        (
+            "too many participants",
+            Box::new(|s| {
+                let extra = s.participants[0].clone();
+                s.participants.extend(std::iter::repeat_n(extra, 255));
+            }),
+            400,
+            "bad-request",
+        ),
+        (
+            "without this custodian",
+            Box::new(|s| s.participants[1].custodian_id = "c9".to_owned()),
+            422,
+            "not-a-participant",
+        ),
+        (
+            "this custodian with another key",
+            Box::new(move |s| s.participants[1].recipient = stranger.clone()),
+            422,
+            "not-a-participant",
+        ),
+    ];
+    for (what, change, status, kind) in cases {
+        let mut start = good.clone();
+        change(&mut start);
+        let answer = cluster.dkg(&c1, "s1", "round1", &start).await;
+        assert_eq!(
+            answer.status,
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.problem(status, kind);
+    }
+    cluster
+        .dkg(&c1, "-s", "round1", &good)
+        .await
+        .problem(400, "bad-request");
+
+    // A share held for the key version.
+    cluster.put_ed25519(&c1, "held", &EdKey::deal(1)).await;
+    let mut held = good.clone();
+    held.key_id = "held".to_owned();
+    cluster
+        .dkg(&c1, "s1", "round1", &held)
+        .await
+        .problem(409, "conflict");
+
+    // Steps out of order, unknown sessions, sessions in use.
+    cluster
+        .dkg(
+            &c1,
+            "s1",
+            "round2",
+            &DkgRound2Request { round1: Vec::new() },
+        )
+        .await
+        .problem(404, "not-found");
+    let set = run.round1().await;
+    for session in ["s1", "s2"] {
+        // The same session again, or another session for the same key.
+        cluster
+            .dkg(&c1, session, "round1", &good)
+            .await
+            .problem(409, "conflict");
+    }
+    run.finish(&c1, Vec::new()).await.problem(409, "conflict");
+    // Malformed sets leave the session as it was.
+    let request = |round1: Vec<DkgPackage>| DkgRound2Request { round1 };
+    let mut twice = set.clone();
+    twice.push(set[0].clone());
+    for bad in [set[..2].to_vec(), twice] {
+        run.post(&c1, "round2", &request(bad))
+            .await
+            .problem(400, "bad-request");
+    }
+    run.sims_round2(&set);
+    let round2 = run.round2(&set).await;
+    run.post(&c1, "round2", &request(set.clone()))
+        .await
+        .problem(409, "conflict");
+    for bad in [Vec::new(), run.inbox(MY_INDEX, &set, &round2)[..1].to_vec()] {
+        run.finish(&c1, bad).await.problem(400, "bad-request");
+    }
+    let mut with_own = run.inbox(MY_INDEX, &set, &round2);
+    with_own.push(DkgPackage {
+        index: MY_INDEX,
+        package: with_own[0].package.clone(),
+    });
+    run.finish(&c1, with_own).await.problem(400, "bad-request");
+    // Still finishes.
+    let answer = run.finish(&c1, run.inbox(MY_INDEX, &set, &round2)).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    // An unknown session is deleted without complaint.
+    assert_eq!(cluster.dkg_delete(&c1, "never").await.status, 204);
+    assert_eq!(cluster.health(&c1).await.shares, 2);
+    c1.shutdown().await.unwrap();
+}
+
+/// The one culprit a problem names.
+#[track_caller]
+fn culprit(problem: &Problem, id: &str, reason: &str) {
+    assert_eq!(problem.custodians.len(), 1, "{problem:?}");
+    assert_eq!(problem.custodians[0].id, id, "{problem:?}");
+    assert!(problem.custodians[0].reason.contains(reason), "{problem:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkg_cheaters_are_named_and_nothing_is_stored() {
+    let cluster = Cluster::new().await;
+    let c1 = cluster.start(cluster.config("c1")).await;
+    let me = [(MY_INDEX, &c1)];
+    let request = |round1: Vec<DkgPackage>| DkgRound2Request { round1 };
+
+    // Round 2: a bad proof of knowledge (participant 3 presents a package
+    // made for participant 1), a malformed package.
+    let run = Run::<dkg::Ed25519>::new(&cluster, "pok", "k1", 2, 3, &me);
+    let mut set = run.round1().await;
+    let (_, foreign) = dkg::part1::<dkg::Ed25519, _>(1, 2, 3, &mut rand::rng()).unwrap();
+    set[2].package = foreign.to_bytes();
+    let problem = run
+        .post(&c1, "round2", &request(set.clone()))
+        .await
+        .problem(422, "dkg-participant-failed");
+    culprit(&problem, "sim3", "proof of knowledge");
+    // The session failed: only deleting it is left.
+    run.post(&c1, "round2", &request(set))
+        .await
+        .problem(409, "conflict");
+    assert_eq!(cluster.dkg_delete(&c1, "pok").await.status, 204);
+
+    let run = Run::<dkg::Ed25519>::new(&cluster, "junk", "k1", 2, 3, &me);
+    let mut set = run.round1().await;
+    set[0].package = b"not a package".to_vec();
+    let problem = run
+        .post(&c1, "round2", &request(set))
+        .await
+        .problem(422, "dkg-participant-failed");
+    culprit(&problem, "sim1", "malformed round-1 package");
+
+    // Round 2: the relay altered this custodian's own package.
+    let run = Run::<dkg::Ed25519>::new(&cluster, "own", "k2", 2, 3, &me);
+    let mut set = run.round1().await;
+    set[1].package = set[0].package.clone();
+    let problem = run
+        .post(&c1, "round2", &request(set))
+        .await
+        .problem(422, "dkg-equivocation");
+    assert!(problem.custodians.is_empty(), "{problem:?}");
+
+    // The last round: each kind of bad envelope from participant 1 names
+    // it, and nothing is stored.
+    type Ed<'a> = Run<'a, dkg::Ed25519>;
+    type Make = Box<dyn Fn(&Ed<'_>, &[DkgPackage]) -> Vec<u8>>;
+    let share = |run: &Ed<'_>, to: u16| run.sims[&1].outgoing[&to].to_bytes();
+    let stranger = Arc::new(Identity::generate(&mut rand::rng()));
+    let cases: Vec<(&str, Make, &str, &str)> = vec![
+        (
+            "a share for another participant",
+            Box::new(move |run, set| run.seal_from(1, MY_INDEX, set, &share(run, 3), |_| {}, None)),
+            "dkg-participant-failed",
+            "does not match its commitment",
+        ),
+        (
+            "signed by another participant",
+            Box::new(move |run, set| {
+                let signer = &run.sims[&3].identity;
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |_| {},
+                    Some(signer),
+                )
+            }),
+            "dkg-participant-failed",
+            "not by its own key",
+        ),
+        (
+            "signed by a stranger",
+            Box::new(move |run, set| {
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |_| {},
+                    Some(&stranger),
+                )
+            }),
+            "dkg-participant-failed",
+            "not by its own key",
+        ),
+        (
+            "for another key",
+            Box::new(move |run, set| {
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |m| m.key_id = "other".to_owned(),
+                    None,
+                )
+            }),
+            "dkg-participant-failed",
+            "names key id",
+        ),
+        (
+            "for another index",
+            Box::new(move |run, set| {
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |m| m.index = 3,
+                    None,
+                )
+            }),
+            "dkg-participant-failed",
+            "names index",
+        ),
+        (
+            "sealed to another custodian id",
+            Box::new(move |run, set| {
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |m| m.recipient.as_mut().unwrap().id = "c9".to_owned(),
+                    None,
+                )
+            }),
+            "dkg-participant-failed",
+            "not sealed to this custodian",
+        ),
+        (
+            "not a package",
+            Box::new(|run, set| run.seal_from(1, MY_INDEX, set, b"garbage", |_| {}, None)),
+            "dkg-participant-failed",
+            "round-2 package is malformed",
+        ),
+        (
+            "not an envelope",
+            Box::new(|_, _| b"SYMB junk".to_vec()),
+            "dkg-participant-failed",
+            "round-2 envelope is malformed",
+        ),
+        (
+            "altered after signing",
+            Box::new(move |run, set| {
+                let mut bytes =
+                    run.seal_from(1, MY_INDEX, set, &share(run, MY_INDEX), |_| {}, None);
+                let at = bytes.len() - 70;
+                bytes[at] ^= 1;
+                bytes
+            }),
+            "dkg-participant-failed",
+            "does not verify",
+        ),
+        (
+            "committing to another round-1 set",
+            Box::new(move |run, set| {
+                run.seal_from(
+                    1,
+                    MY_INDEX,
+                    set,
+                    &share(run, MY_INDEX),
+                    |m| m.commitment = [9; 32],
+                    None,
+                )
+            }),
+            "dkg-equivocation",
+            "another round-1 set",
+        ),
+    ];
+    for (i, (what, make, kind, reason)) in cases.into_iter().enumerate() {
+        // Each case in a session of its own (a refusal ends the session).
+        let mut run = Ed::new(&cluster, &format!("bad{i}"), "k3", 2, 3, &me);
+        let (set, round2) = run.through_round2().await;
+        let inbox = vec![
+            DkgPackage {
+                index: 1,
+                package: make(&run, &set),
+            },
+            run.inbox(MY_INDEX, &set, &round2)[1].clone(),
+        ];
+        assert_eq!(inbox[1].index, 3);
+        let answer = run.finish(&c1, inbox).await;
+        assert_eq!(
+            answer.status,
+            422,
+            "{what}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        culprit(&answer.problem(422, kind), "sim1", reason);
+        assert_eq!(cluster.health(&c1).await.shares, 0, "{what}");
+        assert!(!cluster.data_dir("c1").join("shares/k3").exists(), "{what}");
+        // The session is over.
+        run.finish(&c1, run.inbox(MY_INDEX, &set, &round2))
+            .await
+            .problem(409, "conflict");
+        assert_eq!(cluster.dkg_delete(&c1, &run.session).await.status, 204);
+    }
+
+    // Fault injection: this custodian sends participant 1 (the lowest
+    // other index) a share off its commitment; participant 1 names it,
+    // participant 3 does not.
+    c1.hooks().corrupt_dkg.store(true, Ordering::SeqCst);
+    let mut run = Run::<dkg::Ed25519>::new(&cluster, "hook", "k5", 2, 3, &me);
+    let (set, round2) = run.through_round2().await;
+    c1.hooks().corrupt_dkg.store(false, Ordering::SeqCst);
+    assert_eq!(
+        run.sim_finish(1, &run.inbox(1, &set, &round2)).err(),
+        Some(symbolon_threshold::Error::InvalidSecretShare { index: MY_INDEX })
+    );
+    assert!(run.sim_finish(3, &run.inbox(3, &set, &round2)).is_ok());
+    // Its own share is fine.
+    let answer = run.finish(&c1, run.inbox(MY_INDEX, &set, &round2)).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(cluster.health(&c1).await.shares, 1);
+    c1.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkg_share_packages_are_accepted_only_self_signed_and_dealt_ones_only_from_the_coordinator()
+{
+    let cluster = Cluster::new().await;
+    let config = cluster.config("c1");
+    let c1 = cluster.start(config.clone()).await;
+    let to = cluster.recipient_of("c1");
+    let itself = cluster.identity_of("c1");
+    assert_eq!(itself.recipient(), to);
+
+    // A DKG share package for participant 2, from a DKG the test plays
+    // alone.
+    let mut run = Run::<dkg::Ed25519>::new(&cluster, "offline", "k", 2, 3, &[]);
+    let (_, mut outputs) = run.complete().await;
+    let (share, group) = outputs.remove(&MY_INDEX).unwrap();
+    let group = group.to_bytes();
+    let dkg_package = encode_dkg_package(&group, &share.to_bytes()).to_vec();
+    let dkg_commitment = group_commitment(KeyKind::Ed25519, &group);
+    let dealt = EdKey::deal(1);
+    let shard = |key_id: &str, scheme, package: &[u8], commitment, signer: &Identity| {
+        let mut metadata = metadata(key_id, 1, "c1", &to);
+        metadata.scheme = scheme;
+        metadata.index = MY_INDEX;
+        metadata.commitment = commitment;
+        seal(metadata, package, &to, signer)
+    };
+
+    // What the custodian stores after a DKG is accepted (here through PUT).
+    let own = shard(
+        "own",
+        Scheme::FrostEd25519,
+        &dkg_package,
+        dkg_commitment,
+        &itself,
+    );
+    let answer = cluster.put(&c1, "own", 1, own).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+
+    // Refused: a DKG package signed by the coordinator, a dealer's package
+    // or a secret key's shard signed by the custodian itself.
+    let refused = [
+        (
+            "dkg-by-coordinator",
+            shard(
+                "dkg-by-coordinator",
+                Scheme::FrostEd25519,
+                &dkg_package,
+                dkg_commitment,
+                &cluster.dealer,
+            ),
+            "a DKG share package (version 2) must be signed by this custodian itself",
+        ),
+        (
+            "dealt-by-itself",
+            shard(
+                "dealt-by-itself",
+                Scheme::FrostEd25519,
+                &dealt.package(MY_INDEX),
+                dealt.commitment(),
+                &itself,
+            ),
+            "only a DKG share package (version 2) may be signed by it",
+        ),
+        (
+            "secret-by-itself",
+            seal(
+                metadata("secret-by-itself", 1, "c1", &to),
+                b"a share",
+                &to,
+                &itself,
+            ),
+            "not by the pinned coordinator key",
+        ),
+    ];
+    for (key_id, body, reason) in &refused {
+        let problem = cluster
+            .put(&c1, key_id, 1, body.clone())
+            .await
+            .problem(422, "wrong-signer");
+        let detail = problem.detail.unwrap();
+        assert!(detail.contains(reason), "{key_id}: {detail}");
+    }
+    // The same dealt package from the coordinator is fine.
+    cluster.put_ed25519(&c1, "dealt", &dealt).await;
+    assert_eq!(cluster.health(&c1).await.shares, 2);
+
+    // Planted on disk, the refused ones are skipped at the next start (and
+    // left in place); the accepted ones load.
+    c1.shutdown().await.unwrap();
+    for (key_id, body, _) in &refused {
+        let dir = cluster.data_dir("c1").join("shares").join(key_id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("1.sym"), body).unwrap();
+    }
+    let c1 = cluster.start(config).await;
+    assert_eq!(cluster.health(&c1).await.shares, 2);
+    for (key_id, _, _) in &refused {
+        assert!(
+            cluster
+                .data_dir("c1")
+                .join(format!("shares/{key_id}/1.sym"))
+                .exists()
+        );
+    }
+    c1.shutdown().await.unwrap();
 }

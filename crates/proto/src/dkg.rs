@@ -149,8 +149,11 @@ pub struct DkgDone {
 }
 
 /// The digest every round-2 envelope commits to: SHA-256 over a domain
-/// tag, the key id, version, kind and threshold, and every round-1 package
-/// in index order (length-prefixed).
+/// tag, the key id, version, kind and threshold, every participant (index,
+/// custodian id, recipient) in index order, and every round-1 package in
+/// index order (length-prefixed). A custodian shown another participant
+/// list or another round-1 set than its peers therefore refuses their
+/// round-2 packages.
 pub fn round1_digest(start: &DkgStart, round1: &[DkgPackage]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(b"symbolon dkg round1 v1\0");
@@ -159,6 +162,18 @@ pub fn round1_digest(start: &DkgStart, round1: &[DkgPackage]) -> [u8; 32] {
     fields.extend_from_slice(&start.version.to_be_bytes());
     crate::encoding::put_str(&mut fields, start.kind.as_str());
     fields.extend_from_slice(&start.threshold.to_be_bytes());
+    let mut participants: Vec<&DkgParticipant> = start.participants.iter().collect();
+    participants.sort_by_key(|p| p.index);
+    fields.extend_from_slice(
+        &u32::try_from(participants.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    for participant in participants {
+        fields.extend_from_slice(&participant.index.to_be_bytes());
+        crate::encoding::put_str(&mut fields, &participant.custodian_id);
+        crate::encoding::put_str(&mut fields, &participant.recipient);
+    }
     hash.update(&fields);
     let mut sorted: Vec<&DkgPackage> = round1.iter().collect();
     sorted.sort_by_key(|p| p.index);
@@ -214,6 +229,16 @@ mod tests {
         let mut other = start();
         other.kind = KeyKind::Ristretto255;
         assert_ne!(round1_digest(&other, &set), base);
+        let mut other = start();
+        other.participants.push(DkgParticipant {
+            index: 1,
+            custodian_id: "c1".into(),
+            recipient: "symbolon1x".into(),
+        });
+        let with_one = round1_digest(&other, &set);
+        assert_ne!(with_one, base);
+        other.participants[0].recipient.push('y');
+        assert_ne!(round1_digest(&other, &set), with_one);
         assert_ne!(round1_digest(&start(), &set[..1]), base);
     }
 }

@@ -78,16 +78,37 @@ pub(crate) enum KeyCommand {
         #[command(flatten)]
         client: ClientOpts,
     },
-    /// Show one key and where its shares are.
+    /// Show one key and where its shares are; for a threshold key also its
+    /// group public key (hex; for ed25519 also the OpenSSH line and PEM).
     Show {
         /// The key's name.
         name: String,
         /// Print JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Print only the group public key in this encoding, e.g.
+        /// `symbolon key show k --format openssh > k.pub`.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<PublicFormat>,
         #[command(flatten)]
         client: ClientOpts,
     },
+}
+
+/// An encoding of a threshold key's group public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PublicFormat {
+    /// 64 hex digits (both kinds).
+    Hex,
+    /// An OpenSSH line `ssh-ed25519 AAAA… symbolon:NAME` (ed25519), for
+    /// `allowed_signers` and `ssh-keygen -Y verify`.
+    Openssh,
+    /// PEM SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----` (ed25519).
+    Pem,
+    /// A Symbolon public key file (`symbolon-public-key v1 KIND NAME
+    /// VERSION HEX`, both kinds): what `encrypt --public` and `verify
+    /// --public` read offline.
+    Public,
 }
 
 /// A key kind.
@@ -125,9 +146,15 @@ pub(crate) struct KeyCreateArgs {
     /// Custodians holding a share.
     #[arg(short = 'n', long, value_name = "N")]
     pub(crate) shares: u16,
-    /// Import the secret from FILE instead of generating 32 random bytes.
+    /// Import the secret from FILE instead of generating 32 random bytes
+    /// (secret keys only).
     #[arg(long, value_name = "FILE")]
     pub(crate) import: Option<PathBuf>,
+    /// Generate an ed25519 or ristretto255 key by distributed key
+    /// generation among the custodians (FROST's DKG) instead of dealing it:
+    /// the key never exists anywhere, not even briefly in the coordinator.
+    #[arg(long, conflicts_with = "import")]
+    pub(crate) dkg: bool,
     /// No two shares on custodians with the same value of this label.
     #[arg(long, value_enum)]
     pub(crate) distinct: Option<DistinctArg>,
@@ -149,6 +176,80 @@ pub(crate) struct CryptArgs {
     /// Write to FILE (mode 0600) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EncryptArgs {
+    #[command(flatten)]
+    pub(crate) crypt: CryptArgs,
+    /// Encrypt offline to this public key file (`symbolon key show NAME
+    /// --format public`) of the ristretto255 key NAME: no cluster or
+    /// configuration needed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public: Option<PathBuf>,
+}
+
+/// How `sign` writes the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SignFormat {
+    /// The 64 signature bytes (the default with --out).
+    Raw,
+    /// 128 hex digits and a newline (the default on standard output).
+    Hex,
+    /// Base64 and a newline.
+    Base64,
+    /// An OpenSSH signature (-----BEGIN SSH SIGNATURE-----) for
+    /// `ssh-keygen -Y verify -n NAMESPACE`.
+    Ssh,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The ed25519 key's name.
+    #[arg(long)]
+    pub(crate) key: String,
+    /// Sign FILE instead of standard input.
+    #[arg(long = "in", value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+    /// Write the signature to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Signature encoding (default: raw with --out, else hex).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<SignFormat>,
+    /// The SSH signature's namespace (--format ssh only; default: file).
+    #[arg(long, value_name = "NS")]
+    pub(crate) namespace: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 if the signature is valid (\"signature valid\" on standard error),
+1 if it is not (the reason on standard error), 2 for any other error (usage, unreadable
+or malformed files, the cluster unreachable).")]
+pub(crate) struct VerifyArgs {
+    /// The ed25519 key's name (its public key comes from the cluster unless
+    /// --public is given).
+    #[arg(long, required_unless_present = "public")]
+    pub(crate) key: Option<String>,
+    /// The signature: 64 raw bytes, hex, base64, or an SSH signature.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) signature: PathBuf,
+    /// The signed message (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+    /// Verify offline with this public key: a Symbolon public key file, an
+    /// OpenSSH ssh-ed25519 line, a PEM public key or 64 hex digits (any
+    /// `symbolon key show` output).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public: Option<PathBuf>,
+    /// The namespace an SSH signature must carry (default: file).
+    #[arg(long, value_name = "NS")]
+    pub(crate) namespace: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientOpts,
 }
@@ -192,10 +293,19 @@ pub(crate) struct DevArgs {
 /// Which operation `bench` measures.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum BenchOp {
-    /// `decrypt` of a 1 KiB ciphertext.
+    /// `decrypt` of a --size-byte ciphertext with a `secret` key (the key
+    /// rebuilt from t custodians' shares).
     Decrypt,
-    /// `encrypt` of 1 KiB.
+    /// `encrypt` of --size bytes with a `secret` key.
     Encrypt,
+    /// `sign` of a --size-byte message with an `ed25519` key (FROST: t
+    /// custodians each send a signature share).
+    Sign,
+    /// `decrypt` of a --size-byte ciphertext with a `ristretto255` key
+    /// (TDH2: t custodians each send a decryption share).
+    ThresholdDecrypt,
+    /// decrypt, sign and threshold-decrypt one after the other.
+    All,
 }
 
 #[derive(Debug, Args)]
@@ -203,16 +313,18 @@ pub(crate) struct BenchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     pub(crate) clients: usize,
-    /// How long to measure, e.g. 10s.
+    /// How long to measure each operation, e.g. 10s.
     #[arg(long, default_value = "10s")]
     pub(crate) duration: String,
     /// Operation to measure.
     #[arg(long, value_enum, default_value_t = BenchOp::Decrypt)]
     pub(crate) op: BenchOp,
-    /// Threshold and shares of the bench key, as T/N.
+    /// Threshold and shares of the bench keys, as T/N (the bench creates
+    /// `bench-T-of-N`, `bench-sign-T-of-N` and `bench-tdec-T-of-N` the first
+    /// time and reuses them).
     #[arg(long, default_value = "3/5")]
     pub(crate) scheme: String,
-    /// Payload size in bytes.
+    /// Payload (plaintext or message) size in bytes.
     #[arg(long, default_value_t = 1024)]
     pub(crate) size: usize,
     #[command(flatten)]

@@ -126,6 +126,7 @@ async fn cluster_bench(
                 shares: n,
                 distinct: None,
                 import: None,
+                dkg: false,
             };
             let _: KeyInfo = api.post("/v1/keys", &request).await?;
             eprintln!("created key {name} for the bench");

@@ -6,6 +6,9 @@ pub(crate) mod audit;
 mod bench;
 mod client;
 mod dev;
+mod public_key;
+mod sign;
+mod signature;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,18 +23,86 @@ use symbolon_proto::api::{
 use symbolon_transport::{Ca, Role};
 
 use self::args::{
-    CaCommand, CryptArgs, DistinctArg, KeyCommand, KeyCreateArgs, KindArg, ReleaseArgs, RoleArg,
-    ServeCommand, StatusArgs,
+    CaCommand, CryptArgs, DistinctArg, EncryptArgs, KeyCommand, KeyCreateArgs, KindArg,
+    PublicFormat, ReleaseArgs, RoleArg, ServeCommand, StatusArgs,
 };
 pub(crate) use self::bench::run as bench;
 use self::client::{Api, ClientConfig};
 pub(crate) use self::dev::run as dev;
+use self::public_key::{GroupKey, PublicInput, PublicKeyError, PublicKeyFile};
+pub(crate) use self::sign::{sign, verify};
+use self::signature::SignatureFileError;
 use crate::error::CliError;
 use crate::file;
 
-/// Largest plaintext `encrypt` sends (the coordinator accepts 16 MiB bodies;
-/// base64 grows data by a third).
-const MAX_PLAINTEXT: usize = 12 << 20;
+/// The coordinator's default request body limit (its `max_body_bytes`).
+const COORDINATOR_MAX_BODY: usize = 16 << 20;
+
+/// The most bytes one request carries (a plaintext, ciphertext or message
+/// to sign): base64 grows them by a third, and the JSON around them needs
+/// a few bytes more.
+const MAX_PAYLOAD: usize = COORDINATOR_MAX_BODY / 4 * 3 - 4096;
+
+/// Largest plaintext `encrypt` takes, leaving room for the ciphertext's
+/// header and overhead within [`MAX_PAYLOAD`].
+const MAX_PLAINTEXT: usize = MAX_PAYLOAD - 1024;
+
+/// Largest ciphertext `decrypt` sends.
+const MAX_CIPHERTEXT: usize = MAX_PAYLOAD;
+
+// The largest payload, base64-encoded, fits the body with room for the JSON.
+const _: () = assert!(MAX_PAYLOAD.div_ceil(3) * 4 + 1024 <= COORDINATOR_MAX_BODY);
+
+/// Room in a custodian's request body for everything beside a threshold
+/// operation's payload: the request, its audit evidence, the signers'
+/// commitments.
+const CUSTODIAN_REQUEST_ROOM: usize = 64 * 1024;
+
+/// The most bytes a threshold operation's payload (a message to sign, a
+/// ciphertext to decrypt) has: the coordinator sends it whole, base64 in
+/// JSON, to each custodian, whose request bodies are at most
+/// [`symbolon_custodian::MAX_BODY`].
+const MAX_THRESHOLD_PAYLOAD: usize = {
+    let custodian = (symbolon_custodian::MAX_BODY / 4 * 3).saturating_sub(CUSTODIAN_REQUEST_ROOM);
+    if custodian < MAX_PAYLOAD {
+        custodian
+    } else {
+        MAX_PAYLOAD
+    }
+};
+
+/// A size limit, and why it is there (for the error that names it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit {
+    pub(crate) max: usize,
+    pub(crate) why: &'static str,
+}
+
+/// What `sign` sends (an SSH signature's message is hashed here and may be
+/// of any size).
+const SIGN_LIMIT: Limit = Limit {
+    max: MAX_THRESHOLD_PAYLOAD,
+    why: "the custodians each receive the message whole; --format ssh signs files of any size (only their SHA-512 is sent)",
+};
+
+/// What `verify` reads for a plain signature.
+const VERIFY_LIMIT: Limit = Limit {
+    max: MAX_PAYLOAD,
+    why: "no threshold signature covers a longer message (an SSH signature covers any size)",
+};
+
+/// What `encrypt` takes for a ristretto255 key: a ciphertext the custodians
+/// can decrypt.
+const THRESHOLD_ENCRYPT_LIMIT: Limit = Limit {
+    max: MAX_THRESHOLD_PAYLOAD - 1024,
+    why: "the custodians must each receive the whole ciphertext to decrypt it",
+};
+
+/// What `decrypt` sends for a ristretto255 key.
+const THRESHOLD_DECRYPT_LIMIT: Limit = Limit {
+    max: MAX_THRESHOLD_PAYLOAD,
+    why: "the custodians each receive it whole",
+};
 
 /// Everything a cluster command can fail with: one line each.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +142,68 @@ pub(crate) enum Error {
         len: usize,
         max: usize,
     },
+    #[error(
+        "{what} is {} bytes; at most {} are allowed: {}",
+        len.map_or_else(|| format!("more than {}", limit.max), |n| n.to_string()),
+        limit.max,
+        limit.why
+    )]
+    Oversized {
+        what: &'static str,
+        len: Option<usize>,
+        limit: Limit,
+    },
+    #[error("--import works only with --kind secret: {} keys are generated in the cluster", kind.as_str())]
+    ImportThreshold { kind: KeyKind },
+    #[error(
+        "--dkg works only with --kind ed25519 or ristretto255: a secret key is split by the coordinator"
+    )]
+    DkgSecret,
+    #[error("key {key:?} is {} key; {need}", with_article(*kind))]
+    Kind {
+        key: String,
+        kind: KeyKind,
+        need: &'static str,
+    },
+    #[error("the coordinator gave no public key for key {key:?}")]
+    NoPublicKey { key: String },
+    #[error("the coordinator's public key for key {key:?} is invalid: {source}")]
+    GroupKey { key: String, source: PublicKeyError },
+    #[error("{}: {source}", path.display())]
+    PublicKeyFile {
+        path: PathBuf,
+        source: PublicKeyError,
+    },
+    #[error(
+        "{}: encrypt --public needs a Symbolon public key file (`symbolon key show NAME --format public`), which names the key and version a ciphertext carries",
+        path.display()
+    )]
+    NotPublicKeyFile { path: PathBuf },
+    #[error("{}: it is the public key of key {found:?}, not {expected:?}", path.display())]
+    OtherKeyFile {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{}: {source}", path.display())]
+    SignatureFile {
+        path: PathBuf,
+        source: SignatureFileError,
+    },
+    #[error(
+        "refusing the coordinator's signature: it is by public key {answered}, but key {key:?}'s public key is {expected}"
+    )]
+    SignerMismatch {
+        key: String,
+        expected: String,
+        answered: String,
+    },
+    #[error(
+        "refusing the coordinator's signature: it does not verify under key {key:?}'s public key {public_key}"
+    )]
+    SignatureInvalid { key: String, public_key: String },
+    #[error("cannot encrypt: {0}")]
+    Encrypt(symbolon_proto::Error),
     #[error("coordinator: {0}")]
     Coordinator(#[from] symbolon_coordinator::Error),
     #[error("custodian: {0}")]
@@ -79,6 +212,15 @@ pub(crate) enum Error {
     Dev(String),
     #[error("{0}")]
     Usage(String),
+}
+
+/// "an ed25519", "a ristretto255", "a secret".
+fn with_article(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Secret => "a secret",
+        KeyKind::Ed25519 => "an ed25519",
+        KeyKind::Ristretto255 => "a ristretto255",
+    }
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -196,12 +338,12 @@ pub(crate) fn status(args: &StatusArgs) -> Result<(), Error> {
         return print_json(&status);
     }
     println!(
-        "{:<12} {:<8} {:<8} {:<14} {:<10} {:<5} {:>6}  last heartbeat",
-        "CUSTODIAN", "STATE", "COUNTRY", "REGION", "PROVIDER", "KIND", "SHARES"
+        "{:<12} {:<8} {:<8} {:<14} {:<10} {:<5} {:>6} {:>6}  last heartbeat",
+        "CUSTODIAN", "STATE", "COUNTRY", "REGION", "PROVIDER", "KIND", "SHARES", "FAULTS"
     );
     for c in &status.custodians {
         println!(
-            "{:<12} {:<8} {:<8} {:<14} {:<10} {:<5} {:>6}  {}",
+            "{:<12} {:<8} {:<8} {:<14} {:<10} {:<5} {:>6} {:>6}  {}",
             c.id,
             c.state.as_str(),
             c.labels.country,
@@ -209,17 +351,33 @@ pub(crate) fn status(args: &StatusArgs) -> Result<(), Error> {
             c.labels.provider,
             c.labels.kind.as_str(),
             c.shares,
+            c.faults,
             c.last_heartbeat.as_deref().map_or_else(
                 || "never".to_owned(),
                 |t| format!("{t} ({} ms ago)", c.silent_for_ms)
             ),
         );
     }
+    for line in status.custodians.iter().filter_map(fault_line) {
+        println!("{line}");
+    }
     println!("{} keys; coordinator {}", status.keys, status.version);
     Ok(())
 }
 
-fn print_key(key: &KeyInfo) {
+/// The last bad partial result (a signature or decryption share that failed
+/// its proof) of a custodian that sent any.
+fn fault_line(c: &symbolon_proto::api::CustodianStatus) -> Option<String> {
+    let fault = c.last_fault.as_deref()?;
+    Some(format!(
+        "custodian {} sent {} bad partial result{}; last: {fault}",
+        c.id,
+        c.faults,
+        if c.faults == 1 { "" } else { "s" }
+    ))
+}
+
+fn print_key(key: &KeyInfo) -> Result<(), Error> {
     println!("name:      {}", key.name);
     println!("id:        {}", key.id);
     println!("kind:      {}", key.kind.as_str());
@@ -235,6 +393,93 @@ fn print_key(key: &KeyInfo) {
         .map(|p| format!("{}:{}", p.index, p.custodian))
         .collect();
     println!("placement: {}", placement.join(" "));
+    if key.kind == KeyKind::Secret {
+        return Ok(());
+    }
+    let group = group_key(key)?;
+    println!("public:    {}", group.to_hex());
+    if let GroupKey::Ed25519(ed25519) = &group {
+        let line =
+            public_key::openssh_line(ed25519, &key.name).map_err(|source| Error::GroupKey {
+                key: key.name.clone(),
+                source,
+            })?;
+        println!("openssh:   {line}");
+        let pem = public_key::pem(ed25519).map_err(|source| Error::GroupKey {
+            key: key.name.clone(),
+            source,
+        })?;
+        print!("pem:\n{pem}");
+    }
+    Ok(())
+}
+
+/// The group public key of a threshold key, as the coordinator gave it.
+fn group_key(key: &KeyInfo) -> Result<GroupKey, Error> {
+    if key.kind == KeyKind::Secret {
+        return Err(Error::Kind {
+            key: key.name.clone(),
+            kind: key.kind,
+            need: "it has no public key",
+        });
+    }
+    let hex = key
+        .public_key
+        .as_deref()
+        .ok_or_else(|| Error::NoPublicKey {
+            key: key.name.clone(),
+        })?;
+    GroupKey::from_hex(key.kind, hex).map_err(|source| Error::GroupKey {
+        key: key.name.clone(),
+        source,
+    })
+}
+
+/// One encoding of a threshold key's group public key, for
+/// `key show --format`.
+fn public_encoding(key: &KeyInfo, format: PublicFormat) -> Result<String, Error> {
+    let group = group_key(key)?;
+    let encoding_error = |source| Error::GroupKey {
+        key: key.name.clone(),
+        source,
+    };
+    match (format, &group) {
+        (PublicFormat::Hex, _) => Ok(format!("{}\n", group.to_hex())),
+        (PublicFormat::Public, _) => Ok(PublicKeyFile {
+            name: key.name.clone(),
+            version: key.version,
+            key: group,
+        }
+        .to_line()),
+        (PublicFormat::Openssh, GroupKey::Ed25519(ed25519)) => {
+            public_key::openssh_line(ed25519, &key.name)
+                .map(|line| format!("{line}\n"))
+                .map_err(encoding_error)
+        }
+        (PublicFormat::Pem, GroupKey::Ed25519(ed25519)) => {
+            public_key::pem(ed25519).map_err(encoding_error)
+        }
+        (PublicFormat::Openssh | PublicFormat::Pem, GroupKey::Ristretto255(_)) => {
+            Err(Error::Kind {
+                key: key.name.clone(),
+                kind: key.kind,
+                need: "--format openssh and pem need an ed25519 key (hex and public work for both threshold kinds)",
+            })
+        }
+    }
+}
+
+/// Reads a `--public FILE` in any encoding `key show` prints.
+fn read_public(path: &Path) -> Result<PublicInput, Error> {
+    let limit = Limit {
+        max: public_key::MAX_FILE_LEN,
+        why: "no public key file is larger",
+    };
+    let bytes = sign::read_file(path, limit, "the public key file")?;
+    PublicInput::parse(&bytes).map_err(|source| Error::PublicKeyFile {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
@@ -262,7 +507,12 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
             }
             Ok(())
         }
-        KeyCommand::Show { name, json, client } => {
+        KeyCommand::Show {
+            name,
+            json,
+            format,
+            client,
+        } => {
             symbolon_proto::validate_name("key name", name)
                 .map_err(|e| Error::Usage(e.to_string()))?;
             let key: KeyInfo = runtime()?.block_on(async {
@@ -273,8 +523,11 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
             if *json {
                 return print_json(&key);
             }
-            print_key(&key);
-            Ok(())
+            if let Some(format) = format {
+                let text = public_encoding(&key, *format)?;
+                return write_output(None, text.as_bytes());
+            }
+            print_key(&key)
         }
     }
 }
@@ -282,17 +535,24 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
 fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
     symbolon_proto::validate_name("key name", &args.name)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    let kind = match args.kind {
+        KindArg::Secret => KeyKind::Secret,
+        KindArg::Ed25519 => KeyKind::Ed25519,
+        KindArg::Ristretto255 => KeyKind::Ristretto255,
+    };
+    if args.import.is_some() && kind != KeyKind::Secret {
+        return Err(Error::ImportThreshold { kind });
+    }
+    if args.dkg && kind == KeyKind::Secret {
+        return Err(Error::DkgSecret);
+    }
     let import = match &args.import {
         Some(path) => Some(symbolon_proto::SecretData::from(file::read(path)?)),
         None => None,
     };
     let request = CreateKeyRequest {
         name: args.name.clone(),
-        kind: match args.kind {
-            KindArg::Secret => KeyKind::Secret,
-            KindArg::Ed25519 => KeyKind::Ed25519,
-            KindArg::Ristretto255 => KeyKind::Ristretto255,
-        },
+        kind,
         threshold: args.threshold,
         shares: args.shares,
         distinct: args.distinct.map(|d| match d {
@@ -301,6 +561,7 @@ fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
             DistinctArg::Provider => DistinctLabel::Provider,
         }),
         import,
+        dkg: args.dkg,
     };
     let key: KeyInfo = runtime()?.block_on(async {
         api(args.client.config.as_deref())?
@@ -321,8 +582,7 @@ fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    print_key(&key);
-    Ok(())
+    print_key(&key)
 }
 
 fn read_input(input: Option<&Path>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
@@ -345,10 +605,19 @@ fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
-pub(crate) fn encrypt(args: &CryptArgs) -> Result<(), Error> {
-    symbolon_proto::validate_name("key name", &args.key)
+/// `encrypt`: a `secret` key encrypts in the cluster; a `ristretto255`
+/// key encrypts here, to its group public key (from `--public FILE`, with
+/// no cluster at all, or from the coordinator): its plaintext never
+/// leaves this process.
+pub(crate) fn encrypt(args: &EncryptArgs) -> Result<(), Error> {
+    let crypt = &args.crypt;
+    symbolon_proto::validate_name("key name", &crypt.key)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    let plaintext = read_input(args.input.as_deref())?;
+    let offline = match &args.public {
+        Some(path) => Some(encryption_key_file(path, &crypt.key)?),
+        None => None,
+    };
+    let plaintext = read_input(crypt.input.as_deref())?;
     if plaintext.len() > MAX_PLAINTEXT {
         return Err(Error::TooLarge {
             what: "the input",
@@ -356,16 +625,98 @@ pub(crate) fn encrypt(args: &CryptArgs) -> Result<(), Error> {
             max: MAX_PLAINTEXT,
         });
     }
+    if let Some((key, version)) = offline {
+        return encrypt_to(&key, &crypt.key, version, &plaintext, crypt.out.as_deref());
+    }
+    let runtime = runtime()?;
+    let api = api(crypt.client.config.as_deref())?;
+    let info: KeyInfo =
+        runtime.block_on(async { api.get(&format!("/v1/keys/{}", crypt.key)).await })?;
+    match info.kind {
+        KeyKind::Secret => {}
+        KeyKind::Ristretto255 => {
+            let GroupKey::Ristretto255(key) = group_key(&info)? else {
+                return Err(Error::NoPublicKey { key: info.name });
+            };
+            return encrypt_to(
+                &key,
+                &crypt.key,
+                info.version,
+                &plaintext,
+                crypt.out.as_deref(),
+            );
+        }
+        KeyKind::Ed25519 => {
+            return Err(Error::Kind {
+                key: info.name,
+                kind: info.kind,
+                need: "encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
+            });
+        }
+    }
     let request = EncryptRequest {
         plaintext: plaintext.into(),
     };
-    let answer: EncryptResponse = runtime()?.block_on(async {
-        api(args.client.config.as_deref())?
-            .post(&format!("/v1/keys/{}/encrypt", args.key), &request)
+    let answer: EncryptResponse = runtime.block_on(async {
+        api.post(&format!("/v1/keys/{}/encrypt", crypt.key), &request)
             .await
     })?;
     warn_failures(&answer.failures);
-    write_output(args.out.as_deref(), &answer.ciphertext)
+    write_output(crypt.out.as_deref(), &answer.ciphertext)
+}
+
+/// The ristretto255 key and version in the Symbolon public key file
+/// `path`, which must be key `name`'s.
+fn encryption_key_file(
+    path: &Path,
+    name: &str,
+) -> Result<(symbolon_threshold::tdh2::EncryptionKey, u64), Error> {
+    let PublicInput::File(file) = read_public(path)? else {
+        return Err(Error::NotPublicKeyFile {
+            path: path.to_owned(),
+        });
+    };
+    if file.name != name {
+        return Err(Error::OtherKeyFile {
+            path: path.to_owned(),
+            expected: name.to_owned(),
+            found: file.name,
+        });
+    }
+    match file.key {
+        GroupKey::Ristretto255(key) => Ok((key, file.version)),
+        GroupKey::Ed25519(_) => Err(Error::Kind {
+            key: file.name,
+            kind: KeyKind::Ed25519,
+            need: "encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
+        }),
+    }
+}
+
+/// Encrypts here to a ristretto255 group key (TDH2, the `SYMT` format).
+fn encrypt_to(
+    key: &symbolon_threshold::tdh2::EncryptionKey,
+    name: &str,
+    version: u64,
+    plaintext: &[u8],
+    out: Option<&Path>,
+) -> Result<(), Error> {
+    if plaintext.len() > THRESHOLD_ENCRYPT_LIMIT.max {
+        return Err(Error::Oversized {
+            what: "the input",
+            len: Some(plaintext.len()),
+            limit: THRESHOLD_ENCRYPT_LIMIT,
+        });
+    }
+    let ciphertext = symbolon_proto::ciphertext::encrypt_threshold(
+        key,
+        name,
+        version,
+        plaintext,
+        &mut rand::rng(),
+    )
+    .map_err(Error::Encrypt)?;
+    write_output(out, &ciphertext)
 }
 
 /// Custodians that were skipped in an operation that still succeeded.
@@ -382,11 +733,20 @@ pub(crate) fn decrypt(args: &CryptArgs) -> Result<(), Error> {
     symbolon_proto::validate_name("key name", &args.key)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let ciphertext = read_input(args.input.as_deref())?;
-    if ciphertext.len() > MAX_PLAINTEXT + 128 {
+    if ciphertext.len() > MAX_CIPHERTEXT {
         return Err(Error::TooLarge {
             what: "the ciphertext",
             len: ciphertext.len(),
-            max: MAX_PLAINTEXT + 128,
+            max: MAX_CIPHERTEXT,
+        });
+    }
+    if symbolon_proto::ciphertext::is_threshold(&ciphertext)
+        && ciphertext.len() > THRESHOLD_DECRYPT_LIMIT.max
+    {
+        return Err(Error::Oversized {
+            what: "the ciphertext",
+            len: Some(ciphertext.len()),
+            limit: THRESHOLD_DECRYPT_LIMIT,
         });
     }
     // Check the header locally so a wrong file fails fast with a clear reason.
@@ -432,4 +792,64 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<(), Error> {
         answer.custodians.join(", ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use symbolon_proto::api::{CustodianStatus, HealthState};
+    use symbolon_proto::custodian::Labels;
+
+    #[test]
+    fn custodians_with_faults_get_a_line_naming_the_last() {
+        let labels: Labels = serde_json::from_value(serde_json::json!({
+            "country": "DE", "region": "eu-central", "provider": "hetzner", "kind": "tee"
+        }))
+        .unwrap();
+        let mut c = CustodianStatus {
+            id: "c3".into(),
+            state: HealthState::Healthy,
+            labels,
+            endpoint: "https://127.0.0.1:1".into(),
+            last_heartbeat: None,
+            silent_for_ms: 0,
+            last_seq: None,
+            shares: 2,
+            faults: 0,
+            last_fault: None,
+        };
+        assert_eq!(fault_line(&c), None);
+        c.faults = 1;
+        c.last_fault = Some("2026-11-21T09:00:00Z invalid signature share".into());
+        assert_eq!(
+            fault_line(&c).unwrap(),
+            "custodian c3 sent 1 bad partial result; last: 2026-11-21T09:00:00Z invalid signature share"
+        );
+        c.faults = 3;
+        assert!(
+            fault_line(&c)
+                .unwrap()
+                .starts_with("custodian c3 sent 3 bad partial results; ")
+        );
+    }
+
+    #[test]
+    fn threshold_key_errors_say_what_the_key_is_and_what_is_needed() {
+        let e = Error::Kind {
+            key: "vault".into(),
+            kind: KeyKind::Ristretto255,
+            need: "sign needs an ed25519 key",
+        };
+        assert_eq!(
+            e.to_string(),
+            "key \"vault\" is a ristretto255 key; sign needs an ed25519 key"
+        );
+        let e = Error::ImportThreshold {
+            kind: KeyKind::Ed25519,
+        };
+        assert_eq!(
+            e.to_string(),
+            "--import works only with --kind secret: ed25519 keys are generated in the cluster"
+        );
+    }
 }

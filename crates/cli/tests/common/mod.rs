@@ -143,6 +143,15 @@ impl Dev {
         out.stdout
     }
 
+    /// A client command against this cluster, to run as the caller likes.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = symbolon();
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.dir.join("client.toml"));
+        cmd
+    }
+
     /// Stops the cluster with SIGINT and checks that it exits cleanly.
     pub(crate) fn stop(mut self) {
         let child = self.child.take().unwrap();
@@ -156,6 +165,27 @@ impl Drop for Dev {
             interrupt(child, false);
         }
     }
+}
+
+/// Runs `cmd` with `input` on standard input; returns what it did, success
+/// or not.
+pub(crate) fn with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from another thread: a command that fails early stops
+    // reading, and its output must still be collected.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }
 
 /// Sends SIGINT (what Ctrl-C sends) and waits up to 30 s for the exit,
