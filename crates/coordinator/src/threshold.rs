@@ -7,7 +7,8 @@
 //!   of single-use round-1 commitments ([`NoncePool`]), so a signature
 //!   costs one round trip: the coordinator takes one unused commitment per
 //!   signer, builds the signing package (which fixes the signer set), and
-//!   asks exactly those `t` custodians for signature shares. A custodian
+//!   asks exactly those `t` custodians for signature shares. A pool running
+//!   low is refilled in the background. A custodian
 //!   that fails or sends a bad share is named, recorded, and the round is
 //!   run again with fresh commitments without it, while `t` others remain.
 //! * **Decrypt** (`ristretto255`, TDH2). Decryption shares do not depend on
@@ -16,7 +17,7 @@
 //!   whose DLEQ proofs verify; a bad share names its custodian.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
 use symbolon_proto::CustodianFailure;
@@ -31,6 +32,18 @@ use crate::state::{AppState, Key, Slot, Version};
 
 /// How many commitments to ask a custodian for at a time.
 const NONCE_BATCH: u16 = 64;
+/// Below this many unused commitments a refill starts in the background,
+/// so a signature rarely waits for one.
+const NONCE_LOW_WATER: usize = 32;
+
+type PoolKey = (String, String, u64);
+
+/// One custodian's unused commitments for one key version.
+#[derive(Default)]
+struct Pooled {
+    unused: VecDeque<ed25519::SigningCommitments>,
+    refilling: bool,
+}
 
 /// Unused FROST commitments each custodian published, per key version.
 /// Each is handed out once ([`NoncePool::take`] removes it); the custodian
@@ -38,63 +51,106 @@ const NONCE_BATCH: u16 = 64;
 /// coordinator restart) only costs fresh batches.
 #[derive(Default)]
 pub(crate) struct NoncePool {
-    pool: Mutex<HashMap<(String, String, u64), VecDeque<ed25519::SigningCommitments>>>,
+    pool: Mutex<HashMap<PoolKey, Pooled>>,
 }
 
 impl NoncePool {
-    fn take(
-        &self,
-        custodian: &str,
-        key_id: &str,
-        version: u64,
-    ) -> Option<ed25519::SigningCommitments> {
-        let mut pool = self.pool.lock().ok()?;
-        pool.get_mut(&(custodian.to_owned(), key_id.to_owned(), version))?
-            .pop_front()
+    /// One unused commitment, if any, and whether the caller should start
+    /// a refill (the pool is low and none is under way: it is now marked
+    /// as under way).
+    fn take(&self, key: &PoolKey) -> (Option<ed25519::SigningCommitments>, bool) {
+        let Ok(mut pool) = self.pool.lock() else {
+            return (None, false);
+        };
+        let pooled = pool.entry(key.clone()).or_default();
+        let taken = pooled.unused.pop_front();
+        let refill = pooled.unused.len() < NONCE_LOW_WATER && !pooled.refilling;
+        if refill {
+            pooled.refilling = true;
+        }
+        (taken, refill)
     }
 
-    fn put(
-        &self,
-        custodian: &str,
-        key_id: &str,
-        version: u64,
-        fresh: Vec<ed25519::SigningCommitments>,
-    ) {
+    /// Adds fresh commitments (`refilled`: they come from a background
+    /// refill, which is now over).
+    fn put(&self, key: &PoolKey, fresh: Vec<ed25519::SigningCommitments>, refilled: bool) {
         if let Ok(mut pool) = self.pool.lock() {
-            pool.entry((custodian.to_owned(), key_id.to_owned(), version))
-                .or_default()
-                .extend(fresh);
+            let pooled = pool.entry(key.clone()).or_default();
+            pooled.unused.extend(fresh);
+            if refilled {
+                pooled.refilling = false;
+            }
+        }
+    }
+
+    /// A background refill failed: the next take may start another.
+    fn refill_failed(&self, key: &PoolKey) {
+        if let Ok(mut pool) = self.pool.lock()
+            && let Some(pooled) = pool.get_mut(key)
+        {
+            pooled.refilling = false;
         }
     }
 
     /// Forgets a custodian's commitments for a key version (it said it
     /// does not know one: it restarted without them).
-    fn forget(&self, custodian: &str, key_id: &str, version: u64) {
-        if let Ok(mut pool) = self.pool.lock() {
-            pool.remove(&(custodian.to_owned(), key_id.to_owned(), version));
+    fn forget(&self, key: &PoolKey) {
+        if let Ok(mut pool) = self.pool.lock()
+            && let Some(pooled) = pool.get_mut(key)
+        {
+            pooled.unused.clear();
         }
     }
 }
 
-/// One unused commitment of `slot`'s custodian, fetching a batch first if
-/// none is left.
+/// One unused commitment of `slot`'s custodian. When the pool runs low a
+/// refill starts in the background; when it is empty a batch is fetched
+/// first.
 async fn commitment(
-    state: &AppState,
+    state: &Arc<AppState>,
     key: &Key,
     version: &Version,
     slot: &Slot,
 ) -> Result<ed25519::SigningCommitments, String> {
-    if let Some(c) = state.nonces.take(&slot.custodian, &key.id, version.version) {
+    let pool_key = (slot.custodian.clone(), key.id.clone(), version.version);
+    let (taken, refill) = state.nonces.take(&pool_key);
+    if refill {
+        let state = Arc::clone(state);
+        let (pool_key, index) = (pool_key.clone(), slot.index);
+        tokio::spawn(async move {
+            match fetch_batch(&state, &pool_key, index).await {
+                Ok(fresh) => state.nonces.put(&pool_key, fresh, true),
+                Err(reason) => {
+                    tracing::warn!(custodian = %pool_key.0, %reason, "could not refill FROST commitments");
+                    state.nonces.refill_failed(&pool_key);
+                }
+            }
+        });
+    }
+    if let Some(c) = taken {
         return Ok(c);
     }
+    let mut fresh = fetch_batch(state, &pool_key, slot.index).await?;
+    if fresh.is_empty() {
+        return Err("published no commitments".to_owned());
+    }
+    let first = fresh.remove(0);
+    state.nonces.put(&pool_key, fresh, false);
+    Ok(first)
+}
+
+/// Asks a custodian for a batch of fresh commitments.
+async fn fetch_batch(
+    state: &AppState,
+    (custodian, key_id, version): &PoolKey,
+    index: u16,
+) -> Result<Vec<ed25519::SigningCommitments>, String> {
     let endpoint = state
-        .endpoint_of(&slot.custodian)
+        .endpoint_of(custodian)
         .ok_or_else(|| "not registered with this coordinator".to_owned())?;
     let url = format!(
-        "{}/v1/keys/{}/versions/{}/nonces",
+        "{}/v1/keys/{key_id}/versions/{version}/nonces",
         endpoint.trim_end_matches('/'),
-        key.id,
-        version.version
     );
     let timeout = state.custodian_timeout();
     let response = tokio::time::timeout(
@@ -116,22 +172,15 @@ async fn commitment(
         .json()
         .await
         .map_err(|e| format!("malformed nonce answer: {e}"))?;
-    if answer.custodian_id != slot.custodian || answer.index != slot.index {
+    if answer.custodian_id != *custodian || answer.index != index {
         return Err("answered the nonce request as another custodian or share".to_owned());
     }
-    let mut fresh = answer
+    answer
         .commitments
         .iter()
         .map(|c| ed25519::SigningCommitments::from_bytes(&c.0))
-        .collect::<Result<VecDeque<_>, _>>()
-        .map_err(|e| format!("published a malformed commitment: {e}"))?;
-    let first = fresh
-        .pop_front()
-        .ok_or_else(|| "published no commitments".to_owned())?;
-    state
-        .nonces
-        .put(&slot.custodian, &key.id, version.version, fresh.into());
-    Ok(first)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("published a malformed commitment: {e}"))
 }
 
 /// A finished threshold operation.
@@ -156,7 +205,7 @@ pub(crate) enum ThresholdError {
 
 /// Signs `message` with `t` custodians' FROST shares.
 pub(crate) async fn sign(
-    state: &AppState,
+    state: &Arc<AppState>,
     key: &Key,
     version: &Version,
     group: &ed25519::GroupKey,
@@ -221,9 +270,11 @@ pub(crate) async fn sign(
                     .await
                     .map_err(|reason| {
                         if reason.contains("nonce-unknown") {
-                            state
-                                .nonces
-                                .forget(&slot.custodian, &key.id, version.version);
+                            state.nonces.forget(&(
+                                slot.custodian.clone(),
+                                key.id.clone(),
+                                version.version,
+                            ));
                         }
                         Failure::from(reason)
                     })?;
