@@ -28,7 +28,7 @@ use symbolon_audit::{
 };
 
 use futures::future::BoxFuture;
-use symbolon_store::{AuditAppend, Error as StoreError, Store, StoreTx};
+use symbolon_store::{AuditAppend, Error as StoreError, Savepoint, Store, StoreTx};
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
@@ -542,23 +542,19 @@ async fn run_job(
     let log_error = |e: StoreError| AppendError::Log(crate::error::chain(&e));
     let value = match write {
         Some(write) => {
-            // On SQLite a failed write undoes itself (see
-            // `StoreTx::failures_abort_transaction`): no savepoint needed.
-            let guarded = tx.failures_abort_transaction();
-            if guarded {
-                tx.savepoint().await.map_err(log_error)?;
-            }
+            // Undone alone if it fails: the batch's other jobs commit.
+            tx.savepoint(Savepoint::Step).await.map_err(log_error)?;
             match write(tx).await {
                 Ok(value) => {
-                    if guarded {
-                        tx.release_savepoint().await.map_err(log_error)?;
-                    }
+                    tx.release_savepoint(Savepoint::Step)
+                        .await
+                        .map_err(log_error)?;
                     value
                 }
                 Err(e) => {
-                    if guarded {
-                        tx.rollback_to_savepoint().await.map_err(log_error)?;
-                    }
+                    tx.rollback_to_savepoint(Savepoint::Step)
+                        .await
+                        .map_err(log_error)?;
                     return Err(if is_state_error(&e) {
                         AppendError::Store(e)
                     } else {

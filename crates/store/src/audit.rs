@@ -1,8 +1,7 @@
 //! The audit log's rows. The coordinator decides each entry's index (it
 //! keeps the Merkle tree) and writes the rows in the same transaction as
-//! the state change they record, through the `audit` parameter of the
-//! writing methods; this module reads them back and appends entries that
-//! record no other state (health changes).
+//! the state change they record ([`crate::StoreTx::append_audit`]); this
+//! module writes and reads them back.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _, Transaction};
@@ -107,40 +106,7 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, appends: &[AuditAppend
     Ok(())
 }
 
-/// Stores `head` on row `index`.
-pub(crate) async fn set_head(
-    tx: &mut Transaction<'_, Any>,
-    index_value: u64,
-    head: &str,
-) -> Result<()> {
-    let done = sqlx::query("UPDATE audit_entries SET head = $1 WHERE idx = $2")
-        .bind(head)
-        .bind(index(index_value)?)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(Error::NotFound {
-            what: "audit entry",
-            id: index_value.to_string(),
-        })
-    }
-}
-
 impl Store {
-    /// Appends entries that record no other state, in one transaction.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Conflict`] if an index is taken; [`Error::Database`].
-    pub async fn append_audit(&self, appends: &[AuditAppend]) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        insert(&mut tx, appends).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Every stored leaf hash, in index order, for rebuilding the tree.
     ///
     /// # Errors

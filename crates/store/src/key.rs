@@ -14,7 +14,7 @@ use sqlx::error::ErrorKind;
 use crate::column::{self, stored_enum};
 use crate::error::{Error, Result, db_kind};
 use crate::store::Store;
-use crate::tx::StoreTx;
+use crate::tx::{Savepoint, StoreTx};
 
 stored_enum! {
     /// What a key is and how it is shared (stored as `secret`, ...).
@@ -220,7 +220,7 @@ impl PlacementRow {
 
 /// Refuses key parameters and placements that can never describe a usable
 /// key, before touching the database.
-pub(crate) fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> {
+fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> {
     let invalid = |what, detail: String| Err(Error::InvalidInput { what, detail });
     if key.threshold < 1 || key.threshold > key.shares {
         return invalid(
@@ -269,8 +269,67 @@ pub(crate) fn validate(key: &NewKey, placements: &[NewPlacement]) -> Result<()> 
     Ok(())
 }
 
+/// Turns a constraint violation from [`insert_key`] into the error naming
+/// the culprit, looking on the transaction's own connection (after the
+/// failed inserts were rolled back), so that rows this transaction wrote
+/// earlier count too.
+async fn explain_create_failure(
+    conn: &mut AnyConnection,
+    err: sqlx::Error,
+    key: &NewKey,
+    placements: &[NewPlacement],
+) -> Error {
+    async fn exists(
+        conn: &mut AnyConnection,
+        sql: &'static str,
+        id: &str,
+    ) -> std::result::Result<bool, sqlx::Error> {
+        Ok(sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some())
+    }
+    let explained = async {
+        match db_kind(&err) {
+            Some(ErrorKind::UniqueViolation) => {
+                if exists(conn, "SELECT 1 FROM keys WHERE name = $1", &key.name).await? {
+                    return Ok(Some(Error::Conflict {
+                        what: "key name",
+                        id: key.name.clone(),
+                    }));
+                }
+                if exists(conn, "SELECT 1 FROM keys WHERE id = $1", &key.id).await? {
+                    return Ok(Some(Error::Conflict {
+                        what: "key id",
+                        id: key.id.clone(),
+                    }));
+                }
+            }
+            Some(ErrorKind::ForeignKeyViolation) => {
+                for placement in placements {
+                    let id = &placement.custodian_id;
+                    if !exists(conn, "SELECT 1 FROM custodians WHERE id = $1", id).await? {
+                        return Ok(Some(Error::NotFound {
+                            what: "custodian",
+                            id: id.clone(),
+                        }));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok::<_, sqlx::Error>(None)
+    };
+    match explained.await {
+        Ok(Some(culprit)) => culprit,
+        Ok(None) => Error::Database { source: err },
+        Err(lookup) => Error::Database { source: lookup },
+    }
+}
+
 /// The inserts of [`Store::create_key`], on the transaction's connection.
-pub(crate) async fn insert_key(
+async fn insert_key(
     conn: &mut AnyConnection,
     key: &NewKey,
     version: &NewKeyVersion,
@@ -342,54 +401,6 @@ impl Store {
         tx.commit().await?;
         tracing::debug!(key = %key.id, name = %key.name, "key created");
         Ok(row)
-    }
-
-    /// Turns a constraint violation from [`Store::create_key`] (already
-    /// rolled back) into the error naming the culprit.
-    pub(crate) async fn explain_create_failure(
-        &self,
-        err: sqlx::Error,
-        key: &NewKey,
-        placements: &[NewPlacement],
-    ) -> Error {
-        match db_kind(&err) {
-            Some(ErrorKind::UniqueViolation) => {
-                match self.key_by_name(&key.name).await {
-                    Ok(_) => {
-                        return Error::Conflict {
-                            what: "key name",
-                            id: key.name.clone(),
-                        };
-                    }
-                    Err(Error::NotFound { .. }) => {}
-                    Err(other) => return other,
-                }
-                match self.key(&key.id).await {
-                    Ok(_) => Error::Conflict {
-                        what: "key id",
-                        id: key.id.clone(),
-                    },
-                    Err(Error::NotFound { .. }) => Error::Database { source: err },
-                    Err(other) => other,
-                }
-            }
-            Some(ErrorKind::ForeignKeyViolation) => {
-                for placement in placements {
-                    match self.custodian(&placement.custodian_id).await {
-                        Ok(_) => {}
-                        Err(Error::NotFound { .. }) => {
-                            return Error::NotFound {
-                                what: "custodian",
-                                id: placement.custodian_id.clone(),
-                            };
-                        }
-                        Err(other) => return other,
-                    }
-                }
-                Error::Database { source: err }
-            }
-            _ => Error::Database { source: err },
-        }
     }
 
     /// The key with this id.
@@ -500,8 +511,9 @@ impl Store {
 
 impl StoreTx {
     /// Creates a key with version 1 and its placements; see
-    /// [`Store::create_key`]. On an error the transaction holds partial
-    /// writes: roll back (to a savepoint, or drop it).
+    /// [`Store::create_key`]. All or nothing inside the transaction: on an
+    /// error its own savepoint undoes whatever it inserted, and the
+    /// transaction can go on.
     ///
     /// # Errors
     ///
@@ -513,12 +525,12 @@ impl StoreTx {
         placements: &[NewPlacement],
     ) -> Result<KeyRow> {
         validate(key, placements)?;
+        self.savepoint(Savepoint::CreateKey).await?;
         if let Err(err) = insert_key(&mut self.tx, key, version, placements).await {
-            return Err(self
-                .store
-                .explain_create_failure(err, key, placements)
-                .await);
+            self.rollback_to_savepoint(Savepoint::CreateKey).await?;
+            return Err(explain_create_failure(&mut self.tx, err, key, placements).await);
         }
+        self.release_savepoint(Savepoint::CreateKey).await?;
         Ok(KeyRow {
             id: key.id.clone(),
             name: key.name.clone(),

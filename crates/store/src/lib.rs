@@ -20,4 +20,4 @@ pub use key::{
 pub use principal::PrincipalRow;
 pub use request::{NewRequest, RequestOutcome, RequestRow};
 pub use store::{Backend, Store};
-pub use tx::StoreTx;
+pub use tx::{Savepoint, StoreTx};

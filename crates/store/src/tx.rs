@@ -8,12 +8,40 @@ use crate::audit::AuditAppend;
 use crate::error::Result;
 use crate::store::Store;
 
+/// The savepoints a transaction uses (fixed names, so the statements are
+/// static SQL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Savepoint {
+    /// Around one step of a shared transaction (a coordinator job).
+    Step,
+    /// Around [`StoreTx::create_key`]'s inserts.
+    CreateKey,
+}
+
+impl Savepoint {
+    /// (mark, release, roll back) statements.
+    fn sql(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Step => (
+                "SAVEPOINT symbolon_step",
+                "RELEASE SAVEPOINT symbolon_step",
+                "ROLLBACK TO SAVEPOINT symbolon_step",
+            ),
+            Self::CreateKey => (
+                "SAVEPOINT symbolon_create_key",
+                "RELEASE SAVEPOINT symbolon_create_key",
+                "ROLLBACK TO SAVEPOINT symbolon_create_key",
+            ),
+        }
+    }
+}
+
 /// An open write transaction. Dropped without [`StoreTx::commit`], it rolls
 /// back.
 #[derive(Debug)]
 pub struct StoreTx {
     pub(crate) tx: Transaction<'static, Any>,
-    pub(crate) store: Store,
 }
 
 impl Store {
@@ -25,7 +53,6 @@ impl Store {
     pub async fn begin(&self) -> Result<StoreTx> {
         Ok(StoreTx {
             tx: self.write.begin().await?,
-            store: self.clone(),
         })
     }
 }
@@ -41,26 +68,19 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Whether a failed statement spoils the whole transaction until it is
-    /// rolled back to a savepoint (PostgreSQL), so every step that may fail
-    /// needs one. On SQLite a failed statement undoes only itself, and the
-    /// multi-statement writes here ([`StoreTx::create_key`]) keep their own
-    /// savepoint.
-    pub fn failures_abort_transaction(&self) -> bool {
-        self.store.backend() == crate::Backend::Postgres
-    }
-
     /// Marks a point that [`StoreTx::rollback_to_savepoint`] returns to.
-    /// Savepoints do not nest here: release or roll back before the next.
+    /// Savepoints nest.
+    ///
+    /// Every write that may fail inside a transaction shared with other
+    /// writes needs one, on both backends: on PostgreSQL a failed statement
+    /// spoils the whole transaction, and on SQLite the statements of a
+    /// multi-statement write that ran before the failing one would stay.
     ///
     /// # Errors
     ///
     /// [`crate::Error::Database`].
-    pub async fn savepoint(&mut self) -> Result<()> {
-        sqlx::query("SAVEPOINT symbolon_step")
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+    pub async fn savepoint(&mut self, at: Savepoint) -> Result<()> {
+        self.run(at.sql().0).await
     }
 
     /// Keeps what was written since the savepoint.
@@ -68,11 +88,8 @@ impl StoreTx {
     /// # Errors
     ///
     /// [`crate::Error::Database`].
-    pub async fn release_savepoint(&mut self) -> Result<()> {
-        sqlx::query("RELEASE SAVEPOINT symbolon_step")
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+    pub async fn release_savepoint(&mut self, at: Savepoint) -> Result<()> {
+        self.run(at.sql().1).await
     }
 
     /// Undoes what was written since the savepoint (which is then gone).
@@ -80,13 +97,13 @@ impl StoreTx {
     /// # Errors
     ///
     /// [`crate::Error::Database`].
-    pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
-        sqlx::query("ROLLBACK TO SAVEPOINT symbolon_step")
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query("RELEASE SAVEPOINT symbolon_step")
-            .execute(&mut *self.tx)
-            .await?;
+    pub async fn rollback_to_savepoint(&mut self, at: Savepoint) -> Result<()> {
+        self.run(at.sql().2).await?;
+        self.release_savepoint(at).await
+    }
+
+    async fn run(&mut self, sql: &'static str) -> Result<()> {
+        sqlx::query(sql).execute(&mut *self.tx).await?;
         Ok(())
     }
 
@@ -97,15 +114,5 @@ impl StoreTx {
     /// [`crate::Error::Conflict`] (`"audit entry"`) if an index is taken.
     pub async fn append_audit(&mut self, rows: &[AuditAppend]) -> Result<()> {
         crate::audit::insert(&mut self.tx, rows).await
-    }
-
-    /// Stores the signed tree head on the row at `index` (the last row of
-    /// the transaction).
-    ///
-    /// # Errors
-    ///
-    /// [`crate::Error::NotFound`] if there is no row at `index`.
-    pub async fn set_audit_head(&mut self, index: u64, head: &str) -> Result<()> {
-        crate::audit::set_head(&mut self.tx, index, head).await
     }
 }

@@ -328,12 +328,23 @@ async fn postgres_smoke() {
     let stored = store.key_version("k1", 1).await.unwrap();
     assert_eq!(stored.split_id, [7; 16]);
     assert_eq!(stored.public_key, Some(vec![3; 48]));
+    // Inside a shared transaction a failed key (a taken name) is undone
+    // alone, and the transaction goes on to commit the rest.
     let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.create_key(&key("k4", "volume"), &version, &placements([1, 2]))
+            .await,
+        Err(Error::Conflict {
+            what: "key name",
+            ..
+        })
+    ));
     let faulted = tx
         .record_custodian_fault("c1", "bad signature share", 9)
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    assert!(matches!(store.key("k4").await, Err(Error::NotFound { .. })));
     assert_eq!(
         (faulted.faults, faulted.last_fault.as_deref()),
         (1, Some("bad signature share"))

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use symbolon_store::{
     Backend, CustodianKind, DistinctLabel, Error, KeyKind, NewCustodian, NewKey, NewKeyVersion,
-    NewPlacement, NewRequest, RequestOutcome, Store,
+    NewPlacement, NewRequest, RequestOutcome, Savepoint, Store,
 };
 use tempfile::TempDir;
 
@@ -497,6 +497,57 @@ async fn failed_placement_rolls_back_the_whole_key() {
 }
 
 #[tokio::test]
+async fn a_failed_key_inside_a_shared_transaction_leaves_nothing_and_the_rest_commits() {
+    let f = fixture().await;
+    for n in 1..=2 {
+        register(&f.store, n).await;
+    }
+    let mut tx = f.store.begin().await.unwrap();
+    tx.insert_request(&new_request("kept")).await.unwrap();
+    // c3 is not registered: the key row, its version and the first two
+    // placements were inserted before the failing one.
+    let err = tx
+        .create_key(&new_key("k1", "alpha"), &new_version(7), &new_placements())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { what: "custodian", id } if id == "c3"),
+        "{err:?}"
+    );
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        f.store.key("k1").await,
+        Err(Error::NotFound { what: "key", .. })
+    ));
+    assert!(f.store.placements("k1", 1).await.unwrap().is_empty());
+    assert_eq!(f.store.request("kept").await.unwrap().id, "kept");
+}
+
+#[tokio::test]
+async fn a_name_taken_earlier_in_the_same_transaction_is_a_conflict() {
+    // In memory: one connection serves reads and writes, so a lookup
+    // outside the transaction would wait for it forever.
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    for n in 1..=3 {
+        register(&store, n).await;
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.create_key(&new_key("k1", "alpha"), &new_version(1), &new_placements())
+        .await
+        .unwrap();
+    let err = tx
+        .create_key(&new_key("k2", "alpha"), &new_version(2), &new_placements())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { what: "key name", id } if id == "alpha"),
+        "{err:?}"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(store.key_by_name("alpha").await.unwrap().id, "k1");
+}
+
+#[tokio::test]
 async fn impossible_keys_are_refused_before_the_database() {
     let f = fixture().await;
     for n in 1..=3 {
@@ -836,10 +887,9 @@ async fn audit_rows_commit_with_the_state_they_record() {
     assert_eq!(f.store.audit_latest_head().await.unwrap(), None);
     let mut tx = f.store.begin().await.unwrap();
     tx.insert_request(&new_request("r1")).await.unwrap();
-    tx.append_audit(&[append(0, None), append(1, None)])
+    tx.append_audit(&[append(0, None), append(1, Some("head 2"))])
         .await
         .unwrap();
-    tx.set_audit_head(1, "head 2").await.unwrap();
     tx.commit().await.unwrap();
     // A taken index fails the transaction: dropped, the request is gone too.
     let mut tx = f.store.begin().await.unwrap();
@@ -856,17 +906,13 @@ async fn audit_rows_commit_with_the_state_they_record() {
     ));
     // A step undone to its savepoint leaves the rest of the transaction.
     let mut tx = f.store.begin().await.unwrap();
-    tx.savepoint().await.unwrap();
+    tx.savepoint(Savepoint::Step).await.unwrap();
     tx.insert_request(&new_request("r3")).await.unwrap();
-    tx.rollback_to_savepoint().await.unwrap();
+    tx.rollback_to_savepoint(Savepoint::Step).await.unwrap();
     tx.complete_request("r1", 5, RequestOutcome::Ok, &[], None)
         .await
         .unwrap();
     tx.append_audit(&[append(2, Some("head 3"))]).await.unwrap();
-    assert!(matches!(
-        tx.set_audit_head(9, "nowhere").await,
-        Err(Error::NotFound { .. })
-    ));
     tx.commit().await.unwrap();
     assert!(matches!(
         f.store.request("r3").await,
@@ -876,10 +922,9 @@ async fn audit_rows_commit_with_the_state_they_record() {
         f.store.request("r1").await.unwrap().outcome,
         Some(RequestOutcome::Ok)
     );
-    f.store
-        .append_audit(&[append(3, Some("head 4"))])
-        .await
-        .unwrap();
+    let mut tx = f.store.begin().await.unwrap();
+    tx.append_audit(&[append(3, Some("head 4"))]).await.unwrap();
+    tx.commit().await.unwrap();
 
     let leaves = f.store.audit_leaf_hashes().await.unwrap();
     assert_eq!(leaves, vec![[0; 32], [1; 32], [2; 32], [3; 32]]);
