@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 use futures::future::join_all;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use symbolon_proto::CustodianFailure;
 use symbolon_proto::api::KeyKind;
 use symbolon_proto::dkg::{
     DkgDone, DkgFinish, DkgPackage, DkgParticipant, DkgRound1, DkgRound2, DkgRound2Request,
     DkgStart,
 };
-use symbolon_proto::{CustodianFailure, Problem};
 
-use crate::fanout::{describe_send_error, refusal};
+use crate::fanout::exchange;
 use crate::state::{AppState, Custodian};
 
 /// A finished DKG: the group's public side and each participant's stored
@@ -238,44 +238,22 @@ async fn post<Req: Serialize, Resp: DeserializeOwned>(
     body: &Req,
 ) -> Answer<Resp> {
     let url = format!("{}{path}", custodian.endpoint.trim_end_matches('/'));
-    let timeout = state.custodian_timeout();
-    let response = tokio::time::timeout(timeout, state.http.post(&url).json(body).send())
+    exchange(state, state.http.post(&url).json(body))
         .await
-        .map_err(|_| {
-            (
-                format!("timed out after {} ms", timeout.as_millis()),
-                Vec::new(),
-            )
-        })?
-        .map_err(|e| (describe_send_error(&e), Vec::new()))?;
-    if !response.status().is_success() {
-        let (problem, reason): (Option<Problem>, String) = refusal(response, timeout).await;
-        return Err((reason, problem.map(|p| p.custodians).unwrap_or_default()));
-    }
-    let bytes = tokio::time::timeout(timeout, response.bytes())
-        .await
-        .map_err(|_| {
-            (
-                format!("timed out after {} ms", timeout.as_millis()),
-                Vec::new(),
-            )
-        })?
-        .map_err(|e| (format!("answer cut short: {e}"), Vec::new()))?;
-    serde_json::from_slice(&bytes).map_err(|e| (format!("malformed answer: {e}"), Vec::new()))
+        .map_err(|refusal| {
+            let named = refusal.problem.map(|p| p.custodians).unwrap_or_default();
+            (refusal.reason, named)
+        })
 }
 
 /// Best effort: every participant drops the session and any share it
 /// stored for it.
-pub(crate) async fn abort(state: &AppState, chosen: &[Custodian], session: &str) {
-    let timeout = state.custodian_timeout();
-    join_all(chosen.iter().map(|c| {
-        let url = format!("{}/v1/dkg/{session}", c.endpoint.trim_end_matches('/'));
-        async move {
-            match tokio::time::timeout(timeout, state.http.delete(&url).send()).await {
-                Ok(Ok(r)) if r.status().is_success() => {}
-                _ => tracing::warn!(custodian = %c.id, session, "could not abort a DKG session"),
-            }
-        }
-    }))
+async fn abort(state: &AppState, chosen: &[Custodian], session: &str) {
+    crate::fanout::delete_everywhere(
+        state,
+        chosen,
+        &format!("/v1/dkg/{session}"),
+        "abort a DKG session",
+    )
     .await;
 }

@@ -21,12 +21,12 @@ use futures::stream::FuturesUnordered;
 use rand::seq::SliceRandom as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use symbolon_proto::CustodianFailure;
 use symbolon_proto::api::HealthState;
 use symbolon_proto::audit::{
     AuditEvidence, AuditSync, AuditSynced, MAX_LEAVES_PER_REQUEST, RequestStatement,
 };
 use symbolon_proto::custodian::{PartialResponse, ReleaseResponse};
+use symbolon_proto::{CustodianFailure, Problem};
 
 use crate::state::{AppState, Slot, Version, now_ms};
 
@@ -85,13 +85,52 @@ impl From<String> for Failure {
     }
 }
 
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        refusal.reason.into()
+    }
+}
+
+/// The custodians that were asked but did not contribute, each with why
+/// and whether it misbehaved.
+#[derive(Debug, Default)]
+pub(crate) struct Failures(Vec<(CustodianFailure, bool)>);
+
+impl Failures {
+    /// Records (logs and counts) that `custodian` did not contribute.
+    pub(crate) fn note(&mut self, custodian: &str, failure: Failure) {
+        tracing::warn!(custodian, reason = %failure.reason, fault = failure.fault, "custodian did not contribute");
+        metrics::counter!("symbolon_custodian_failures_total", "custodian" => custodian.to_owned())
+            .increment(1);
+        self.0.push((
+            CustodianFailure {
+                id: custodian.to_owned(),
+                reason: failure.reason,
+            },
+            failure.fault,
+        ));
+    }
+
+    /// The ones that misbehaved (to record against them).
+    pub(crate) fn faults(&self) -> Vec<CustodianFailure> {
+        self.0
+            .iter()
+            .filter(|(_, fault)| *fault)
+            .map(|(failure, _)| failure.clone())
+            .collect()
+    }
+
+    /// Every one, in the order they failed (for the answer).
+    pub(crate) fn into_list(self) -> Vec<CustodianFailure> {
+        self.0.into_iter().map(|(failure, _)| failure).collect()
+    }
+}
+
 /// The good answers, in arrival order with their custodians, and the
 /// custodians that were asked but failed.
 pub(crate) struct Gathered<T> {
     pub(crate) good: Vec<(T, String)>,
-    pub(crate) failures: Vec<CustodianFailure>,
-    /// The custodians among `failures` that misbehaved, with why.
-    pub(crate) faults: Vec<CustodianFailure>,
+    pub(crate) failures: Failures,
 }
 
 /// Fewer than `need` custodians contributed: every custodian asked and
@@ -100,8 +139,7 @@ pub(crate) struct Gathered<T> {
 pub(crate) struct NotEnough {
     pub(crate) have: usize,
     pub(crate) need: usize,
-    pub(crate) failures: Vec<CustodianFailure>,
-    pub(crate) faults: Vec<CustodianFailure>,
+    pub(crate) failures: Failures,
 }
 
 /// Asks the custodians of `version` with `fetch` until `need` answered
@@ -123,8 +161,7 @@ where
         let answer = fetch(slot);
         async move { (slot, answer.await) }
     };
-    let mut failures: Vec<CustodianFailure> = Vec::new();
-    let mut faults: Vec<CustodianFailure> = Vec::new();
+    let mut failures = Failures::default();
     let mut good: Vec<(T, String)> = Vec::with_capacity(need);
     let mut pending = FuturesUnordered::new();
     let mut next = 0usize;
@@ -153,16 +190,7 @@ where
         tokio::select! {
             Some((slot, result)) = pending.next() => match result {
                 Ok(value) => good.push((value, slot.custodian.clone())),
-                Err(failure) => {
-                    let custodian = slot.custodian.clone();
-                    tracing::warn!(custodian = %custodian, reason = %failure.reason, fault = failure.fault, "custodian did not contribute");
-                    metrics::counter!("symbolon_custodian_failures_total", "custodian" => custodian.clone()).increment(1);
-                    let failure_entry = CustodianFailure { id: custodian, reason: failure.reason };
-                    if failure.fault {
-                        faults.push(failure_entry.clone());
-                    }
-                    failures.push(failure_entry);
-                }
+                Err(failure) => failures.note(&slot.custodian, failure),
             },
             () = &mut hedge, if next < candidates.len() => {
                 if let Some(slot) = candidates.get(next) {
@@ -179,14 +207,9 @@ where
             have: good.len(),
             need,
             failures,
-            faults,
         });
     }
-    Ok(Gathered {
-        good,
-        failures,
-        faults,
-    })
+    Ok(Gathered { good, failures })
 }
 
 /// Healthy custodians first, then suspect, then failed; random order
@@ -242,9 +265,9 @@ macro_rules! witnessed {
 
 witnessed!(ReleaseResponse, PartialResponse);
 
-/// The problem kind a custodian answers when leaf hashes start beyond
+/// The problem a custodian answers when the leaf hashes sent start beyond
 /// the ones it holds.
-const BEHIND_KIND: &str = "urn:symbolon:problem:audit-leaves-gap";
+const BEHIND: &str = "audit-leaves-gap";
 
 /// Posts `make(evidence)` to `path` on the custodian of `slot` and returns
 /// its checked answer.
@@ -254,37 +277,29 @@ pub(crate) async fn call<Req, Resp>(
     bundle: &Bundle,
     path: &str,
     make: impl Fn(AuditEvidence) -> Req,
-) -> Result<Resp, String>
+) -> Result<Resp, Refusal>
 where
     Req: Serialize,
     Resp: DeserializeOwned + Witnessed,
 {
     match call_once(state, slot, bundle, path, &make).await {
-        Err(Behind::Yes) => {
+        Err(refusal) if refusal.is(BEHIND) => {
             // It holds fewer leaf hashes than we thought (restored from an
             // older backup, say): send it the whole log once.
             state.audit.set_witness_size(&slot.custodian, 0);
             call_once(state, slot, bundle, path, &make)
                 .await
-                .map_err(|b| match b {
-                    Behind::Yes => "holds fewer audit leaf hashes than it reported".to_owned(),
-                    Behind::No(reason) => reason,
+                .map_err(|refusal| {
+                    if refusal.is(BEHIND) {
+                        "holds fewer audit leaf hashes than it reported"
+                            .to_owned()
+                            .into()
+                    } else {
+                        refusal
+                    }
                 })
         }
-        Err(Behind::No(reason)) => Err(reason),
-        Ok(answer) => Ok(answer),
-    }
-}
-
-/// Whether a custodian refused because it lacks earlier leaf hashes.
-enum Behind {
-    Yes,
-    No(String),
-}
-
-impl From<String> for Behind {
-    fn from(reason: String) -> Self {
-        Behind::No(reason)
+        other => other,
     }
 }
 
@@ -294,7 +309,7 @@ async fn call_once<Req, Resp>(
     bundle: &Bundle,
     path: &str,
     make: &impl Fn(AuditEvidence) -> Req,
-) -> Result<Resp, Behind>
+) -> Result<Resp, Refusal>
 where
     Req: Serialize,
     Resp: DeserializeOwned + Witnessed,
@@ -302,7 +317,6 @@ where
     let endpoint = state
         .endpoint_of(&slot.custodian)
         .ok_or_else(|| "not registered with this coordinator".to_owned())?;
-    let url = format!("{}{path}", endpoint.trim_end_matches('/'));
     if bundle
         .head_size
         .saturating_sub(state.audit.witness_size(&slot.custodian))
@@ -315,24 +329,8 @@ where
         .witness_size(&slot.custodian)
         .min(bundle.head_size);
     let request = make(bundle.evidence(state, first_leaf));
-    let timeout = state.custodian_timeout();
-    let response = tokio::time::timeout(timeout, state.http.post(&url).json(&request).send())
-        .await
-        .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-        .map_err(|e| describe_send_error(&e))?;
-    if !response.status().is_success() {
-        let (problem, refusal) = refusal(response, timeout).await;
-        if problem.is_some_and(|p| p.kind == BEHIND_KIND) {
-            return Err(Behind::Yes);
-        }
-        return Err(refusal.into());
-    }
-    let body = tokio::time::timeout(timeout, response.bytes())
-        .await
-        .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-        .map_err(|e| format!("answer cut short: {e}"))?;
-    let answer: Resp =
-        serde_json::from_slice(&body).map_err(|e| format!("malformed answer: {e}"))?;
+    let url = format!("{}{path}", endpoint.trim_end_matches('/'));
+    let answer: Resp = exchange(state, state.http.post(&url).json(&request)).await?;
     if answer.custodian_id() != slot.custodian || answer.index() != slot.index {
         return Err(format!(
             "answered as custodian {:?} share {} instead of share {}",
@@ -358,24 +356,67 @@ where
     Ok(answer)
 }
 
-/// A custodian's refusal: its problem document, if it sent one, and a
-/// line saying what it was ("refused with STATUS: detail").
-pub(crate) async fn refusal(
-    response: reqwest::Response,
-    timeout: Duration,
-) -> (Option<symbolon_proto::Problem>, String) {
-    let status = response.status();
-    let body = tokio::time::timeout(timeout, response.bytes())
+/// Why a custodian did not answer a request usefully: one line for the
+/// caller and the log, and its problem document when it sent one.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) reason: String,
+    pub(crate) problem: Option<Problem>,
+}
+
+impl Refusal {
+    /// Whether the custodian answered the problem `kind`
+    /// (`urn:symbolon:problem:<kind>`).
+    pub(crate) fn is(&self, kind: &str) -> bool {
+        self.problem.as_ref().is_some_and(|p| {
+            p.kind
+                .strip_prefix("urn:symbolon:problem:")
+                .is_some_and(|k| k == kind)
+        })
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            problem: None,
+        }
+    }
+}
+
+/// Sends `request` to a custodian and reads its JSON answer, the whole
+/// exchange (connect, send, body) bounded by the custodian timeout. A
+/// non-2xx answer is a [`Refusal`] carrying the custodian's problem.
+pub(crate) async fn exchange<Resp: DeserializeOwned>(
+    state: &AppState,
+    request: reqwest::RequestBuilder,
+) -> Result<Resp, Refusal> {
+    let timeout = state.custodian_timeout();
+    let timed_out = || format!("timed out after {} ms", timeout.as_millis());
+    let exchange = async {
+        let response = request.send().await.map_err(|e| describe_send_error(&e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("answer cut short: {e}"))?;
+        if !status.is_success() {
+            let problem = serde_json::from_slice::<Problem>(&body).ok();
+            let detail = problem
+                .as_ref()
+                .map(Problem::one_line)
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+            return Err(Refusal {
+                reason: format!("refused with {status}: {detail}"),
+                problem,
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| Refusal::from(format!("malformed answer: {e}")))
+    };
+    tokio::time::timeout(timeout, exchange)
         .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let problem = serde_json::from_slice::<symbolon_proto::Problem>(&body).ok();
-    let detail = problem
-        .as_ref()
-        .map(symbolon_proto::Problem::one_line)
-        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-    (problem, format!("refused with {status}: {detail}"))
+        .map_err(|_| Refusal::from(timed_out()))?
 }
 
 /// Sends a custodian far behind the log the leaf hashes it lacks, in
@@ -389,7 +430,6 @@ pub(crate) async fn catch_up(
     target: u64,
 ) -> Result<(), String> {
     let url = format!("{}/v1/audit/sync", endpoint.trim_end_matches('/'));
-    let timeout = state.custodian_timeout();
     loop {
         let held = state.audit.witness_size(custodian);
         if target.saturating_sub(held) <= MAX_LEAVES_PER_REQUEST {
@@ -410,23 +450,35 @@ pub(crate) async fn catch_up(
             first_leaf: held,
             leaves: state.audit.leaves(held, index + 1),
         };
-        let response = tokio::time::timeout(timeout, state.http.post(&url).json(&sync).send())
+        let synced: AuditSynced = exchange(state, state.http.post(&url).json(&sync))
             .await
-            .map_err(|_| format!("audit sync timed out after {} ms", timeout.as_millis()))?
-            .map_err(|e| describe_send_error(&e))?;
-        if !response.status().is_success() {
-            let (_, refusal) = refusal(response, timeout).await;
-            return Err(format!("audit sync {refusal}"));
-        }
-        let synced: AuditSynced = response
-            .json()
-            .await
-            .map_err(|e| format!("malformed audit sync answer: {e}"))?;
+            .map_err(|refusal| format!("audit sync: {}", refusal.reason))?;
         if synced.witness_size <= held {
             return Err("made no progress bringing its audit log up to date".to_owned());
         }
         state.audit.set_witness_size(custodian, synced.witness_size);
     }
+}
+
+/// Best effort: `DELETE path` on every custodian in `custodians` at once
+/// (idempotent clean-ups); a failure is logged as `what`.
+pub(crate) async fn delete_everywhere(
+    state: &AppState,
+    custodians: &[crate::state::Custodian],
+    path: &str,
+    what: &str,
+) {
+    let timeout = state.custodian_timeout();
+    futures::future::join_all(custodians.iter().map(|c| {
+        let url = format!("{}{path}", c.endpoint.trim_end_matches('/'));
+        async move {
+            match tokio::time::timeout(timeout, state.http.delete(&url).send()).await {
+                Ok(Ok(r)) if r.status().is_success() => {}
+                _ => tracing::warn!(custodian = %c.id, path, "could not {what}"),
+            }
+        }
+    }))
+    .await;
 }
 
 /// A custodian's witness key: its attestation key named by its id.

@@ -9,13 +9,12 @@
 //! locked memory, and the caller uses it and drops it (wiped).
 
 use symbolon_envelope::verify_plaintext;
-use symbolon_proto::CustodianFailure;
 use symbolon_proto::custodian::{ReleaseRequest, ReleaseResponse};
 use symbolon_proto::release::{EphemeralKey, ReleaseContext};
 use symbolon_sharing::SecretBytes;
 use symbolon_sharing::bytes::{self, Share};
 
-use crate::fanout::{self, Bundle, Failure, NotEnough};
+use crate::fanout::{self, Bundle, Failure, Failures, NotEnough};
 use crate::locked::LockedSecret;
 use crate::state::{AppState, Key, Slot, Version};
 
@@ -23,9 +22,7 @@ use crate::state::{AppState, Key, Slot, Version};
 pub(crate) struct Rebuilt {
     pub(crate) secret: LockedSecret,
     pub(crate) custodians: Vec<String>,
-    pub(crate) failures: Vec<CustodianFailure>,
-    /// The custodians among `failures` whose share failed its commitment.
-    pub(crate) faults: Vec<CustodianFailure>,
+    pub(crate) failures: Failures,
 }
 
 /// Why the key could not be rebuilt.
@@ -73,7 +70,6 @@ pub(crate) async fn rebuild(
         secret: LockedSecret::new(secret),
         custodians,
         failures: gathered.failures,
-        faults: gathered.faults,
     })
 }
 

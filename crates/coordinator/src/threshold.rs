@@ -20,14 +20,13 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
-use symbolon_proto::CustodianFailure;
 use symbolon_proto::custodian::{
     NonceRequest, NonceResponse, PartialOperation, PartialRequest, PartialResponse,
 };
 use symbolon_threshold::{ed25519, tdh2};
 use zeroize::Zeroizing;
 
-use crate::fanout::{self, Bundle, Failure, NotEnough};
+use crate::fanout::{self, Bundle, Failure, Failures, NotEnough};
 use crate::state::{AppState, Key, Slot, Version};
 
 /// How many commitments to ask a custodian for at a time.
@@ -152,26 +151,15 @@ async fn fetch_batch(
         "{}/v1/keys/{key_id}/versions/{version}/nonces",
         endpoint.trim_end_matches('/'),
     );
-    let timeout = state.custodian_timeout();
-    let response = tokio::time::timeout(
-        timeout,
+    let answer: NonceResponse = fanout::exchange(
+        state,
         state
             .http
             .post(&url)
-            .json(&NonceRequest { count: NONCE_BATCH })
-            .send(),
+            .json(&NonceRequest { count: NONCE_BATCH }),
     )
     .await
-    .map_err(|_| format!("nonce request timed out after {} ms", timeout.as_millis()))?
-    .map_err(|e| fanout::describe_send_error(&e))?;
-    if !response.status().is_success() {
-        let (_, refusal) = fanout::refusal(response, timeout).await;
-        return Err(format!("nonce request {refusal}"));
-    }
-    let answer: NonceResponse = response
-        .json()
-        .await
-        .map_err(|e| format!("malformed nonce answer: {e}"))?;
+    .map_err(|refusal| format!("nonce request: {}", refusal.reason))?;
     if answer.custodian_id != *custodian || answer.index != index {
         return Err("answered the nonce request as another custodian or share".to_owned());
     }
@@ -187,8 +175,7 @@ async fn fetch_batch(
 pub(crate) struct Done<T> {
     pub(crate) value: T,
     pub(crate) custodians: Vec<String>,
-    pub(crate) failures: Vec<CustodianFailure>,
-    pub(crate) faults: Vec<CustodianFailure>,
+    pub(crate) failures: Failures,
 }
 
 /// Why a threshold operation failed.
@@ -203,7 +190,12 @@ pub(crate) enum ThresholdError {
     Internal(String),
 }
 
-/// Signs `message` with `t` custodians' FROST shares.
+/// The problem a custodian answers for a commitment it does not hold.
+const NONCE_UNKNOWN: &str = "nonce-unknown";
+
+/// Signs `message` with `t` custodians' FROST shares. The signature is
+/// checked under the group key (by [`ed25519::aggregate`]) before it is
+/// returned.
 pub(crate) async fn sign(
     state: &Arc<AppState>,
     key: &Key,
@@ -215,8 +207,10 @@ pub(crate) async fn sign(
     let need = usize::from(key.threshold);
     let candidates = fanout::order_candidates(state, version);
     let mut excluded: HashSet<&str> = HashSet::new();
-    let mut failures: Vec<CustodianFailure> = Vec::new();
-    let mut faults: Vec<CustodianFailure> = Vec::new();
+    // Custodians whose pooled commitments turned out stale (it restarted
+    // and dropped its nonces): asked once more with fresh ones.
+    let mut refreshed: HashSet<&str> = HashSet::new();
+    let mut failures = Failures::default();
     loop {
         // Round 1 from the pool: the first `t` custodians with a commitment.
         let mut signers: Vec<&Slot> = Vec::with_capacity(need);
@@ -235,10 +229,7 @@ pub(crate) async fn sign(
                 }
                 Err(reason) => {
                     excluded.insert(&slot.custodian);
-                    failures.push(CustodianFailure {
-                        id: slot.custodian.clone(),
-                        reason,
-                    });
+                    failures.note(&slot.custodian, reason.into());
                 }
             }
         }
@@ -247,7 +238,6 @@ pub(crate) async fn sign(
                 have: signers.len(),
                 need,
                 failures,
-                faults,
             }));
         }
         let package = ed25519::SigningPackage::new(message, &commitments)
@@ -257,43 +247,45 @@ pub(crate) async fn sign(
         let answers = join_all(signers.iter().map(|slot| {
             let package_bytes = &package_bytes;
             async move {
-                let answer: PartialResponse =
-                    fanout::call(state, slot, bundle, "/v1/partial", |evidence| {
-                        PartialRequest {
-                            statement: bundle.statement.clone(),
-                            evidence,
-                            operation: PartialOperation::Sign {
-                                package: package_bytes.clone(),
-                            },
-                        }
-                    })
-                    .await
-                    .map_err(|reason| {
-                        if reason.contains("nonce-unknown") {
-                            state.nonces.forget(&(
-                                slot.custodian.clone(),
-                                key.id.clone(),
-                                version.version,
-                            ));
-                        }
-                        Failure::from(reason)
-                    })?;
-                ed25519::SignatureShare::from_bytes(&answer.partial)
-                    .map_err(|e| Failure::fault(format!("sent a malformed signature share: {e}")))
+                fanout::call::<_, PartialResponse>(state, slot, bundle, "/v1/partial", |evidence| {
+                    PartialRequest {
+                        statement: bundle.statement.clone(),
+                        evidence,
+                        operation: PartialOperation::Sign {
+                            package: package_bytes.clone(),
+                        },
+                    }
+                })
+                .await
             }
         }))
         .await;
         let mut shares = BTreeMap::new();
         let mut round_failed = false;
         for (slot, answer) in signers.iter().zip(answers) {
-            match answer {
+            let custodian = slot.custodian.as_str();
+            let share = match answer {
+                Ok(answer) => ed25519::SignatureShare::from_bytes(&answer.partial)
+                    .map_err(|e| Failure::fault(format!("sent a malformed signature share: {e}"))),
+                Err(refusal) if refusal.is(NONCE_UNKNOWN) && refreshed.insert(custodian) => {
+                    // Not its fault: our pool is stale. Drop it and ask it
+                    // again with a fresh commitment.
+                    state
+                        .nonces
+                        .forget(&(custodian.to_owned(), key.id.clone(), version.version));
+                    round_failed = true;
+                    continue;
+                }
+                Err(refusal) => Err(refusal.into()),
+            };
+            match share {
                 Ok(share) => {
                     shares.insert(slot.index, share);
                 }
                 Err(failure) => {
                     round_failed = true;
-                    note_failure(slot, failure, &mut failures, &mut faults);
-                    excluded.insert(&slot.custodian);
+                    failures.note(custodian, failure);
+                    excluded.insert(custodian);
                 }
             }
         }
@@ -306,24 +298,28 @@ pub(crate) async fn sign(
                     value: signature,
                     custodians: signers.iter().map(|s| s.custodian.clone()).collect(),
                     failures,
-                    faults,
                 });
             }
             Err(symbolon_threshold::Error::InvalidSignatureShare { .. }) => {
                 // Name every cheater, not only the first aggregate found.
+                let mut named = false;
                 for slot in &signers {
                     let bad = shares.get(&slot.index).is_none_or(|share| {
                         ed25519::verify_share(group, slot.index, share, &package).is_err()
                     });
                     if bad {
-                        note_failure(
-                            slot,
+                        named = true;
+                        failures.note(
+                            &slot.custodian,
                             Failure::fault("sent a signature share that fails verification"),
-                            &mut failures,
-                            &mut faults,
                         );
                         excluded.insert(&slot.custodian);
                     }
+                }
+                if !named {
+                    return Err(ThresholdError::Internal(
+                        "the signature does not verify, yet every share does".to_owned(),
+                    ));
                 }
             }
             Err(e) => {
@@ -333,25 +329,6 @@ pub(crate) async fn sign(
             }
         }
     }
-}
-
-fn note_failure(
-    slot: &Slot,
-    failure: Failure,
-    failures: &mut Vec<CustodianFailure>,
-    faults: &mut Vec<CustodianFailure>,
-) {
-    tracing::warn!(custodian = %slot.custodian, reason = %failure.reason, fault = failure.fault, "custodian did not contribute");
-    metrics::counter!("symbolon_custodian_failures_total", "custodian" => slot.custodian.clone())
-        .increment(1);
-    let entry = CustodianFailure {
-        id: slot.custodian.clone(),
-        reason: failure.reason,
-    };
-    if failure.fault {
-        faults.push(entry.clone());
-    }
-    failures.push(entry);
 }
 
 /// Decrypts a threshold ciphertext with the first `t` custodians whose
@@ -409,6 +386,5 @@ pub(crate) async fn decrypt(
         value: plaintext,
         custodians,
         failures: gathered.failures,
-        faults: gathered.faults,
     })
 }

@@ -1110,3 +1110,41 @@ async fn custodians_generate_threshold_keys_among_themselves() {
         .await;
     assert_eq!(status, 201, "a failed DKG leaves nothing behind: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_commitments_after_a_custodian_crash_are_replaced_not_blamed() {
+    let mut cluster = Cluster::start().await;
+    // t = n: every signature needs every custodian, so one stale
+    // commitment would fail the signature if it were not replaced.
+    let created = cluster.create_kind("all-three", "ed25519", 3, 3).await;
+    let (status, body) = cluster.sign("all-three", b"fills the pools").await;
+    assert_eq!(status, 200, "{body}");
+    let victim = created["placement"][0]["custodian"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let i: usize = victim.trim_start_matches('c').parse::<usize>().unwrap() - 1;
+    // A crash: the custodian drops every nonce it published (no CLEAN
+    // marker), while the coordinator's pool still holds its commitments.
+    cluster.stop_custodian(i).await;
+    std::fs::remove_file(cluster.custodian_configs[i].data_dir.join("nonces/CLEAN")).unwrap();
+    let (_, before) = cluster.get("/v1/status").await;
+    let last_seq = before["custodians"][i]["last_seq"].as_u64().unwrap();
+    cluster.start_custodian(i).await;
+    // Registered again: it sends heartbeats only once registered.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, now) = cluster.get("/v1/status").await;
+        if now["custodians"][i]["last_seq"].as_u64().unwrap() > last_seq {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, body) = cluster.sign("all-three", b"after the crash").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body["custodians"]).len(), 3, "{body}");
+    assert!(body.get("failures").is_none(), "{body}");
+    let (_, status) = cluster.get("/v1/status").await;
+    assert_eq!(status["custodians"][i]["faults"], 0, "{status}");
+}

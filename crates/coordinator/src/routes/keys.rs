@@ -598,32 +598,16 @@ async fn put_share(
         "{}/v1/keys/{key_id}/versions/1/share",
         custodian.endpoint.trim_end_matches('/')
     );
-    let timeout = state.custodian_timeout();
-    let response = tokio::time::timeout(
-        timeout,
+    let ack: StoreShareResponse = crate::fanout::exchange(
+        state,
         state
             .http
             .put(&url)
             .header("content-type", "application/octet-stream")
-            .body(body)
-            .send(),
+            .body(body),
     )
     .await
-    .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-    .map_err(|e| crate::fanout::describe_send_error(&e))?;
-    let status = response.status();
-    let text = response
-        .bytes()
-        .await
-        .map_err(|e| format!("answer cut short: {e}"))?;
-    if !status.is_success() {
-        let detail = serde_json::from_slice::<Problem>(&text)
-            .map(|p| p.one_line())
-            .unwrap_or_else(|_| String::from_utf8_lossy(&text).chars().take(200).collect());
-        return Err(format!("refused the share with {status}: {detail}"));
-    }
-    let ack: StoreShareResponse =
-        serde_json::from_slice(&text).map_err(|e| format!("malformed acknowledgement: {e}"))?;
+    .map_err(|refusal| refusal.reason)?;
     if ack.custodian_id != custodian.id || ack.digest != expected {
         return Err("acknowledged a different shard than the one sent".to_owned());
     }
@@ -633,15 +617,11 @@ async fn put_share(
 /// Best effort: asks every chosen custodian to drop the shard of a key that
 /// was not created.
 async fn withdraw(state: &AppState, chosen: &[Custodian], key_id: &str) {
-    let timeout = state.custodian_timeout();
-    join_all(chosen.iter().map(|c| {
-        let url = format!("{}/v1/keys/{key_id}/versions/1/share", c.endpoint.trim_end_matches('/'));
-        async move {
-            match tokio::time::timeout(timeout, state.http.delete(&url).send()).await {
-                Ok(Ok(r)) if r.status().is_success() => {}
-                _ => tracing::warn!(custodian = %c.id, key_id, "could not withdraw the shard of an uncreated key"),
-            }
-        }
-    }))
+    crate::fanout::delete_everywhere(
+        state,
+        chosen,
+        &format!("/v1/keys/{key_id}/versions/1/share"),
+        "withdraw the shard of an uncreated key",
+    )
     .await;
 }
