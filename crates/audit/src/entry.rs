@@ -453,9 +453,12 @@ pub(crate) fn hex_digit(nibble: u8) -> char {
     char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0')
 }
 
-/// Serde for `Option<[u8; 32]>` as lower-case hex (or `null`).
+/// Serde for `Option<[u8; 32]>` as lower-case hex (or `null`), through
+/// [`NodeHash`]'s hex form.
 mod digest_hex {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::NodeHash;
 
     #[allow(clippy::ref_option)] // serde's `with` hands us `&Option<T>`.
     pub(super) fn serialize<S: Serializer>(
@@ -464,14 +467,7 @@ mod digest_hex {
     ) -> Result<S::Ok, S::Error> {
         match digest {
             None => serializer.serialize_none(),
-            Some(d) => {
-                let mut s = String::with_capacity(64);
-                for byte in d {
-                    s.push(super::hex_digit(byte >> 4));
-                    s.push(super::hex_digit(*byte));
-                }
-                serializer.serialize_some(&s)
-            }
+            Some(d) => serializer.serialize_some(&NodeHash::from_bytes(*d).to_hex()),
         }
     }
 
@@ -481,23 +477,11 @@ mod digest_hex {
         let Some(s) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
             return Ok(None);
         };
-        let invalid = || D::Error::custom("request_digest must be 64 lower-case hex digits");
-        if s.len() != 64 {
-            return Err(invalid());
-        }
-        let mut out = [0u8; 32];
-        for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-            let digit = |c: u8| match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            };
-            let [hi, lo] = pair else {
-                return Err(invalid());
-            };
-            *byte = (digit(*hi).ok_or_else(invalid)? << 4) | digit(*lo).ok_or_else(invalid)?;
-        }
-        Ok(Some(out))
+        // Lower case only: one spelling per digest.
+        NodeHash::from_hex(&s)
+            .filter(|_| !s.bytes().any(|c| c.is_ascii_uppercase()))
+            .map(|hash| Some(hash.to_bytes()))
+            .ok_or_else(|| D::Error::custom("request_digest must be 64 lower-case hex digits"))
     }
 }
 

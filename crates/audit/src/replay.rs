@@ -36,7 +36,7 @@ use core::fmt;
 use crate::Error;
 use crate::checkpoint::{SignedTreeHead, TreeHead};
 use crate::entry::Entry;
-use crate::hash::{EMPTY_ROOT, NodeHash, leaf_hash};
+use crate::hash::{EMPTY_ROOT, NodeHash};
 use crate::note::NoteKey;
 use crate::tree::Tree;
 
@@ -367,7 +367,7 @@ impl Replay {
         // Decoding is the whole check: `Entry::decode` accepts exactly the
         // canonical encodings, so the bytes hashed are the entry's one encoding.
         Entry::decode(encoded).map_err(|source| ReplayError::Undecodable { index, source })?;
-        self.tree.append(leaf_hash(encoded));
+        self.tree.append_entry(encoded);
         let size = self.tree.size();
         if let Some(note) = head {
             let signed = SignedTreeHead::parse(note)

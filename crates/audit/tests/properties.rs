@@ -280,7 +280,18 @@ fn over_long_fields_and_unknown_codes_are_refused() {
     let mut extra = json.clone();
     extra["secret"] = "x".into();
     assert!(serde_json::from_value::<Entry>(extra).is_err());
-    let mut unknown = json;
+    let mut unknown = json.clone();
     unknown["event"] = "key.stolen".into();
     assert!(serde_json::from_value::<Entry>(unknown).is_err());
+    // The request digest: 64 lower-case hex digits, one spelling only.
+    let mut digest = json;
+    digest["request_digest"] = "ab".repeat(32).into();
+    let parsed = serde_json::from_value::<Entry>(digest.clone()).unwrap();
+    assert_eq!(parsed.request_digest, Some([0xab; 32]));
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), digest);
+    for bad in ["AB".repeat(32), "ab".repeat(31), "zz".repeat(32)] {
+        digest["request_digest"] = bad.into();
+        let err = serde_json::from_value::<Entry>(digest.clone()).unwrap_err();
+        assert!(err.to_string().contains("64 lower-case hex"), "{err}");
+    }
 }

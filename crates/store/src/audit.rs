@@ -70,7 +70,7 @@ const ROWS_PER_STATEMENT: usize = 128;
 
 /// Inserts `appends` inside `tx`, many rows per statement. A taken index
 /// (another coordinator replica appended first) is [`Error::Conflict`]
-/// naming the first index of the statement that failed.
+/// naming the indices of the statement that failed (`first..=last`).
 pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, appends: &[AuditAppend]) -> Result<()> {
     for chunk in appends.chunks(ROWS_PER_STATEMENT) {
         let mut sql =
@@ -95,9 +95,15 @@ pub(crate) async fn insert(tx: &mut Transaction<'_, Any>, appends: &[AuditAppend
             Err(err)
                 if crate::error::db_kind(&err) == Some(sqlx::error::ErrorKind::UniqueViolation) =>
             {
+                let first = chunk.first().map_or(0, |a| a.index);
+                let last = chunk.last().map_or(first, |a| a.index);
                 return Err(Error::Conflict {
                     what: "audit entry",
-                    id: chunk.first().map_or(0, |a| a.index).to_string(),
+                    id: if first == last {
+                        first.to_string()
+                    } else {
+                        format!("{first}..={last}")
+                    },
                 });
             }
             Err(err) => return Err(err.into()),
@@ -171,19 +177,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] only.
+    /// [`Error::Database`]; [`Error::Corrupt`] for a negative index.
     pub async fn audit_head_before(&self, before: u64) -> Result<Option<(u64, String)>> {
-        let row = sqlx::query(
-            "SELECT idx, head FROM audit_entries WHERE head IS NOT NULL AND idx < $1 \
-             ORDER BY idx DESC LIMIT 1",
-        )
-        .bind(index(before)?)
-        .fetch_optional(&self.read)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let idx: i64 = row.try_get("idx")?;
-        let head: String = row.try_get("head")?;
-        Ok(Some((u64::try_from(idx).unwrap_or(0), head)))
+        self.head_below(Some(before)).await
     }
 
     /// The signed tree head stored with the highest-indexed entry that has
@@ -191,16 +187,28 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] only.
+    /// As [`Store::audit_head_before`].
     pub async fn audit_latest_head(&self) -> Result<Option<(u64, String)>> {
-        let row = sqlx::query(
-            "SELECT idx, head FROM audit_entries WHERE head IS NOT NULL ORDER BY idx DESC LIMIT 1",
+        self.head_below(None).await
+    }
+
+    async fn head_below(&self, before: Option<u64>) -> Result<Option<(u64, String)>> {
+        let query = sqlx::query(
+            "SELECT idx, head FROM audit_entries WHERE head IS NOT NULL AND idx < $1 \
+             ORDER BY idx DESC LIMIT 1",
         )
-        .fetch_optional(&self.read)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+        .bind(before.map_or(Ok(i64::MAX), index)?);
+        let Some(row) = query.fetch_optional(&self.read).await? else {
+            return Ok(None);
+        };
         let idx: i64 = row.try_get("idx")?;
         let head: String = row.try_get("head")?;
-        Ok(Some((u64::try_from(idx).unwrap_or(0), head)))
+        let idx = u64::try_from(idx).map_err(|_| Error::Corrupt {
+            what: "audit_entries",
+            // The schema forbids it (CHECK idx >= 0); a changed schema must not
+            // turn it into entry 0.
+            detail: format!("a signed head is stored at the negative index {idx}"),
+        })?;
+        Ok(Some((idx, head)))
     }
 }

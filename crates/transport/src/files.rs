@@ -122,12 +122,7 @@ pub fn write_atomically(
     mode: u32,
     existing: Existing,
 ) -> Result<(), Error> {
-    let staged = StagedFile::create(path, mode)?;
-    staged
-        .file()
-        .write_all(contents)
-        .map_err(|source| staged.write_error(source))?;
-    staged.commit(existing)
+    StagedFile::with_contents(path, contents, mode)?.commit(existing)
 }
 
 /// A file being written under a temporary name next to its destination,
@@ -151,6 +146,20 @@ pub struct StagedFile {
 }
 
 impl StagedFile {
+    /// [`StagedFile::create`], then writes `contents` into it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] naming `path`.
+    pub fn with_contents(path: &Path, contents: &[u8], mode: u32) -> Result<StagedFile, Error> {
+        let staged = StagedFile::create(path, mode)?;
+        staged
+            .file()
+            .write_all(contents)
+            .map_err(|source| staged.write_error(source))?;
+        Ok(staged)
+    }
+
     /// Creates the temporary file for `path`, open for reading and writing;
     /// `mode` applies on Unix from creation on.
     ///

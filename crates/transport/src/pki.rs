@@ -2,7 +2,6 @@
 //! (X.509 profile of RFC 5280; keys are ECDSA P-256).
 
 use std::fmt;
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,6 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
 };
-use rustls_pki_types::pem::PemObject as _;
 use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 use zeroize::{Zeroize as _, Zeroizing};
@@ -138,15 +136,12 @@ impl Ca {
             return Err(Error::NotCa { path: cert_path });
         }
 
-        let key_bytes = files::read_secret(&key_path)?;
         let bad_key = || Error::BadKey {
             path: key_path.clone(),
         };
-        // pki-types decodes the base64 in constant time; the DER is wiped
-        // when dropped (rcgen keeps its own copy inside the `KeyPair`).
-        let key_der = Zeroizing::new(
-            rustls_pki_types::PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|_| bad_key())?,
-        );
+        // The DER is wiped when dropped (rcgen keeps its own copy inside
+        // the `KeyPair`).
+        let key_der = Zeroizing::new(files::private_key(&key_path)?);
         let key = KeyPair::try_from(&*key_der).map_err(|_| bad_key())?;
         if key.public_key_raw() != parsed.public_key().subject_public_key.data.as_ref() {
             return Err(Error::KeyMismatch {
@@ -291,15 +286,10 @@ fn write_pair(
     (cert_path, cert): (&Path, &[u8]),
     existing: Existing,
 ) -> Result<(), Error> {
-    let stage = |path: &Path, contents: &[u8], mode: u32| -> Result<StagedFile, Error> {
-        let staged = StagedFile::create(path, mode)?;
-        staged
-            .file()
-            .write_all(contents)
-            .map_err(|source| staged.write_error(source))?;
-        Ok(staged)
-    };
-    let staged = vec![stage(key_path, key, 0o600)?, stage(cert_path, cert, 0o644)?];
+    let staged = vec![
+        StagedFile::with_contents(key_path, key, 0o600)?,
+        StagedFile::with_contents(cert_path, cert, 0o644)?,
+    ];
     StagedFile::commit_all(staged, existing)
 }
 
