@@ -610,7 +610,7 @@ async fn finish(
             id,
         }) => {
             return Err((
-                format!("audit index {id} was taken by another coordinator replica"),
+                format!("an audit index in {id} was taken by another coordinator replica"),
                 true,
             ));
         }

@@ -342,7 +342,19 @@ pub(crate) async fn decrypt(
     parsed: &symbolon_proto::ciphertext::Threshold<'_>,
     bundle: &Bundle,
 ) -> Result<Done<Zeroizing<Vec<u8>>>, ThresholdError> {
-    let (ciphertext, label) = (&parsed.ciphertext, parsed.label);
+    // Checked once, here: a tampered ciphertext costs the custodians
+    // nothing and fails with a precise answer.
+    let combiner = tdh2::Combiner::new(group, &parsed.ciphertext, parsed.label).map_err(|_| {
+        ThresholdError::Invalid {
+            kind: "bad-ciphertext-proof",
+            detail: format!(
+                "the ciphertext's proof does not verify under key {:?} version {}: \
+                 it was altered, or made for another key",
+                key.name, version.version
+            ),
+        }
+    })?;
+    let combiner = &combiner;
     let need = usize::from(key.threshold);
     let gathered = fanout::gather(
         state,
@@ -370,16 +382,16 @@ pub(crate) async fn decrypt(
                     slot.index
                 )));
             }
-            tdh2::verify_decryption_share(group, ciphertext, &share)
-                .map_err(|_| Failure::fault("sent a decryption share whose proof fails"))?;
-            Ok(share)
+            combiner
+                .check(share)
+                .map_err(|_| Failure::fault("sent a decryption share whose proof fails"))
         },
     )
     .await
     .map_err(ThresholdError::NotEnough)?;
-    let (shares, custodians): (Vec<tdh2::DecryptionShare>, Vec<String>) =
+    let (shares, custodians): (Vec<tdh2::CheckedShare<'_>>, Vec<String>) =
         gathered.good.into_iter().unzip();
-    let plaintext = tdh2::combine(group, ciphertext, label, &shares).map_err(|e| {
+    let plaintext = combiner.combine(&shares).map_err(|e| {
         ThresholdError::Internal(format!("verified decryption shares do not combine: {e}"))
     })?;
     Ok(Done {

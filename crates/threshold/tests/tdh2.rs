@@ -563,3 +563,47 @@ fn encrypting_to_the_bare_group_key_decrypts_through_the_group() {
         })
     );
 }
+
+#[test]
+fn the_combiner_checks_each_share_once_and_takes_only_its_own() {
+    let mut r = rng(43);
+    let (group, shares) = tdh2::deal(2, 3, &mut r).unwrap();
+    let ciphertext = tdh2::encrypt(&group, LABEL, b"as they arrive", &mut r).unwrap();
+    let other = tdh2::encrypt(&group, LABEL, b"another one", &mut r).unwrap();
+    assert_eq!(
+        tdh2::Combiner::new(&group, &ciphertext, b"other label").unwrap_err(),
+        Error::InvalidCiphertextProof
+    );
+    let combiner = tdh2::Combiner::new(&group, &ciphertext, LABEL).unwrap();
+    let parts = partials(&[&shares[2], &shares[0]], &ciphertext, &mut r);
+    let checked: Vec<_> = parts.iter().map(|p| combiner.check(*p).unwrap()).collect();
+    assert_eq!(checked[0].index(), 3);
+    assert_eq!(
+        combiner.combine(&checked).unwrap().as_slice(),
+        b"as they arrive"
+    );
+    assert_eq!(
+        combiner.combine(&checked[..1]).unwrap_err(),
+        Error::NotEnoughShares { have: 1, need: 2 }
+    );
+    assert_eq!(
+        combiner.combine(&[checked[0], checked[0]]).unwrap_err(),
+        Error::DuplicateIndex { index: 3 }
+    );
+    // A share of another ciphertext fails its proof here…
+    let foreign = partials(&[&shares[1]], &other, &mut r);
+    assert_eq!(
+        combiner.check(foreign[0]).unwrap_err(),
+        Error::InvalidDecryptionShare { index: 2 }
+    );
+    // …and one checked by another combiner is not taken.
+    let other_combiner = tdh2::Combiner::new(&group, &other, LABEL).unwrap();
+    let foreign = other_combiner.check(foreign[0]).unwrap();
+    assert_eq!(
+        combiner.combine(&[checked[0], foreign]).unwrap_err(),
+        Error::Malformed {
+            what: "decryption share",
+            reason: "checked against another ciphertext"
+        }
+    );
+}

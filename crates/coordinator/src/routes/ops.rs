@@ -505,18 +505,6 @@ pub(crate) async fn decrypt(
                         "not a ristretto255 group".to_owned(),
                     ));
                 };
-                // Checked here too, so a tampered ciphertext costs the
-                // custodians nothing and fails with a precise answer.
-                parsed.ciphertext.verify(group, parsed.label).map_err(|_| {
-                    ThresholdError::Invalid {
-                        kind: "bad-ciphertext-proof",
-                        detail: format!(
-                            "the ciphertext's proof does not verify under key {:?} version {}: \
-                             it was altered, or made for another key",
-                            key.name, version.version
-                        ),
-                    }
-                })?;
                 threshold::decrypt(&state, key, version, group, bytes, &parsed, bundle).await
             },
         )

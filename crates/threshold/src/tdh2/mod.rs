@@ -94,5 +94,6 @@ mod share;
 pub use ciphertext::{CIPHERTEXT_OVERHEAD, Ciphertext, encrypt, encrypt_to};
 pub use keys::{EncryptionKey, GroupPublic, KEY_SHARE_LEN, KeyShare, deal};
 pub use share::{
-    DECRYPTION_SHARE_LEN, DecryptionShare, combine, decrypt_share, verify_decryption_share,
+    CheckedShare, Combiner, DECRYPTION_SHARE_LEN, DecryptionShare, combine, decrypt_share,
+    verify_decryption_share,
 };

@@ -168,6 +168,7 @@ pub fn verify_decryption_share(
 /// The combiner's step: checks the ciphertext's proof and every share's
 /// proof, recombines the shared point `K = Σ λ_i·U_i = x·U` from the first
 /// `t` shares (Lagrange at 0), derives the key and opens the body.
+/// ([`Combiner`] does the same one share at a time, checking each once.)
 ///
 /// # Errors
 ///
@@ -187,27 +188,114 @@ pub fn combine(
     label: &[u8],
     shares: &[DecryptionShare],
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    ciphertext.verify_for(&group.key, label)?;
-    let mut seen = BTreeSet::new();
-    for share in shares {
-        if !seen.insert(share.index) {
-            return Err(Error::DuplicateIndex { index: share.index });
-        }
-        verify_decryption_share(group, ciphertext, share)?;
+    let combiner = Combiner::new(group, ciphertext, label)?;
+    let checked = shares
+        .iter()
+        .map(|share| combiner.check(*share))
+        .collect::<Result<Vec<_>, _>>()?;
+    combiner.combine(&checked)
+}
+
+/// Combines one ciphertext's decryption shares as they arrive: the
+/// ciphertext's proof is checked once ([`Combiner::new`]), each share's
+/// proof once ([`Combiner::check`], so a cheater is named before `t` shares
+/// are in), and [`Combiner::combine`] only takes shares this combiner
+/// checked.
+#[derive(Debug)]
+pub struct Combiner<'a> {
+    group: &'a GroupPublic,
+    ciphertext: &'a Ciphertext,
+    label: &'a [u8],
+}
+
+/// A decryption share a [`Combiner`] checked.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedShare<'a> {
+    share: DecryptionShare,
+    /// The ciphertext it was checked against (compared by address).
+    ciphertext: &'a Ciphertext,
+}
+
+impl CheckedShare<'_> {
+    /// The sender's index.
+    pub fn index(&self) -> u16 {
+        self.share.index
     }
-    let need = group.threshold();
-    let chosen = shares
-        .get(..usize::from(need))
-        .ok_or(Error::NotEnoughShares {
-            have: shares.len(),
-            need,
-        })?;
-    let set: Vec<u16> = chosen.iter().map(|s| s.index).collect();
-    let shared = Zeroizing::new(RistrettoPoint::vartime_multiscalar_mul(
-        chosen
-            .iter()
-            .map(|s| lagrange::coefficient(0, &set, s.index)),
-        chosen.iter().map(|s| s.u_i.point),
-    ));
-    ciphertext.open(&shared, &group.key, label)
+}
+
+impl<'a> Combiner<'a> {
+    /// Checks the ciphertext's proof for `group` and `label`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCiphertextProof`].
+    pub fn new(
+        group: &'a GroupPublic,
+        ciphertext: &'a Ciphertext,
+        label: &'a [u8],
+    ) -> Result<Self, Error> {
+        ciphertext.verify_for(&group.key, label)?;
+        Ok(Self {
+            group,
+            ciphertext,
+            label,
+        })
+    }
+
+    /// Checks one share's proof against its sender's verification share.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_decryption_share`].
+    pub fn check(&self, share: DecryptionShare) -> Result<CheckedShare<'a>, Error> {
+        verify_decryption_share(self.group, self.ciphertext, &share)?;
+        Ok(CheckedShare {
+            share,
+            ciphertext: self.ciphertext,
+        })
+    }
+
+    /// Recombines the shared point from the first `t` shares and opens the
+    /// body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateIndex`]; [`Error::Malformed`] for a share another
+    /// combiner checked; [`Error::NotEnoughShares`] below `t`;
+    /// [`Error::Decryption`] if the body does not authenticate.
+    ///
+    /// # Security
+    ///
+    /// As [`combine`].
+    pub fn combine(&self, shares: &[CheckedShare<'_>]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let mut seen = BTreeSet::new();
+        for checked in shares {
+            if !core::ptr::eq(checked.ciphertext, self.ciphertext) {
+                return Err(Error::Malformed {
+                    what: "decryption share",
+                    reason: "checked against another ciphertext",
+                });
+            }
+            if !seen.insert(checked.share.index) {
+                return Err(Error::DuplicateIndex {
+                    index: checked.share.index,
+                });
+            }
+        }
+        let need = self.group.threshold();
+        let chosen = shares
+            .get(..usize::from(need))
+            .ok_or(Error::NotEnoughShares {
+                have: shares.len(),
+                need,
+            })?;
+        let set: Vec<u16> = chosen.iter().map(|s| s.share.index).collect();
+        let shared = Zeroizing::new(RistrettoPoint::vartime_multiscalar_mul(
+            chosen
+                .iter()
+                .map(|s| lagrange::coefficient(0, &set, s.share.index)),
+            chosen.iter().map(|s| s.share.u_i.point),
+        ));
+        self.ciphertext.open(&shared, &self.group.key, self.label)
+    }
 }
