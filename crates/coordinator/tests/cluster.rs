@@ -1127,7 +1127,7 @@ async fn stale_commitments_after_a_custodian_crash_are_replaced_not_blamed() {
     // A crash: the custodian drops every nonce it published (no CLEAN
     // marker), while the coordinator's pool still holds its commitments.
     cluster.stop_custodian(i).await;
-    std::fs::remove_file(cluster.custodian_configs[i].data_dir.join("nonces/CLEAN")).unwrap();
+    std::fs::remove_file(cluster.custodian_configs[i].data_dir.join("nonces.clean")).unwrap();
     let (_, before) = cluster.get("/v1/status").await;
     let last_seq = before["custodians"][i]["last_seq"].as_u64().unwrap();
     cluster.start_custodian(i).await;

@@ -61,6 +61,10 @@
 //! the same time, so that a late abort still removes the share; at most
 //! [`MAX_SESSIONS`] are kept. At most one session at a time may target a
 //! key version.
+//!
+//! The last round and the abort run on tasks of their own (round 2 on the
+//! blocking pool): a request dropped because the coordinator gave up never
+//! leaves a session busy for good, nor a stored share its session forgot.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -79,8 +83,8 @@ use symbolon_threshold::MAX_PARTICIPANTS;
 use symbolon_threshold::dkg::{self, Suite};
 use zeroize::Zeroizing;
 
-use crate::state::State;
-use crate::vault::{self, Expected, StoreError, Stored};
+use crate::state::{State, to_completion};
+use crate::vault::{self, StoreError, Stored};
 
 /// How long a session lives after its last step.
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(10 * 60);
@@ -96,7 +100,8 @@ pub(crate) enum DkgRefusal {
     /// shape of a relayed set (400 `bad-request`). The session, if any,
     /// stays as it was.
     BadRequest(String),
-    /// The key kind has no DKG (422 `wrong-kind`).
+    /// The key kind has no DKG (409 `wrong-kind`, as for every operation
+    /// on a key of the wrong kind).
     WrongKind(KeyKind),
     /// This custodian is not among the participants, or not with its own
     /// recipient key (422 `not-a-participant`).
@@ -163,13 +168,16 @@ struct Plan {
     scheme: Scheme,
     /// This custodian's index.
     own: u16,
-    /// `n`.
-    participants: u16,
     /// Every participant (this custodian included), by index `1..=n`.
     peers: BTreeMap<u16, Peer>,
 }
 
 impl Plan {
+    /// `n` (at most [`MAX_PARTICIPANTS`], checked by [`plan`]).
+    fn participants(&self) -> u16 {
+        u16::try_from(self.peers.len()).unwrap_or(u16::MAX)
+    }
+
     /// The other participants' indices, ascending.
     fn others(&self) -> impl Iterator<Item = u16> + '_ {
         self.peers.keys().copied().filter(|&i| i != self.own)
@@ -211,7 +219,7 @@ impl Plan {
             scheme: self.scheme,
             index: self.own,
             threshold: self.start.threshold,
-            shares: self.participants,
+            shares: self.participants(),
             recipient: Some(RecipientInfo {
                 id: state.id.clone(),
                 fingerprint: state.keys.identity.recipient().fingerprint(),
@@ -473,7 +481,7 @@ pub(crate) fn round1(
         version = plan.start.version,
         kind = plan.start.kind.as_str(),
         threshold = plan.start.threshold,
-        participants = plan.participants,
+        participants = plan.participants(),
         index = own,
         "DKG round 1"
     );
@@ -495,11 +503,8 @@ fn check_session_id(session: &str) -> Result<(), DkgRefusal> {
 /// Checks a start and makes its plan.
 fn plan(state: &State, start: DkgStart) -> Result<Plan, DkgRefusal> {
     let bad = |reason: String| Err(DkgRefusal::BadRequest(reason));
-    let scheme = match start.kind {
-        KeyKind::Ed25519 => Scheme::FrostEd25519,
-        KeyKind::Ristretto255 => Scheme::FeldmanRistretto255,
-        kind @ KeyKind::Secret => return Err(DkgRefusal::WrongKind(kind)),
-    };
+    // `secret` keys are shared byte-wise: no DKG.
+    let scheme = scalar::scheme(start.kind).ok_or(DkgRefusal::WrongKind(start.kind))?;
     symbolon_proto::validate_name("key id", &start.key_id)
         .map_err(|e| DkgRefusal::BadRequest(e.to_string()))?;
     let Some(participants) = u16::try_from(start.participants.len())
@@ -575,7 +580,6 @@ fn plan(state: &State, start: DkgStart) -> Result<Plan, DkgRefusal> {
         start,
         scheme,
         own,
-        participants,
         peers,
     };
     // The share will be stored under this metadata: it must be valid
@@ -590,7 +594,7 @@ fn begin<S: Suite>(plan: &Plan) -> Result<Round1Held<S>, DkgRefusal> {
     let (secret, package) = dkg::part1::<S, _>(
         plan.own,
         plan.start.threshold,
-        plan.participants,
+        plan.participants(),
         &mut rand::rng(),
     )
     .map_err(internal)?;
@@ -747,7 +751,7 @@ fn round2_with<S: Suite>(
             scheme: plan.scheme,
             index: to,
             threshold: plan.start.threshold,
-            shares: plan.participants,
+            shares: plan.participants(),
             recipient: Some(RecipientInfo {
                 id: peer.id.clone(),
                 fingerprint: peer.recipient.fingerprint(),
@@ -809,12 +813,30 @@ fn corrupt_share<S: Suite>(bytes: &mut Zeroizing<Vec<u8>>) {
 /// `POST /v1/dkg/{session}/finish`: opens and checks the round-2
 /// envelopes, derives the key share and the group, stores the share and
 /// answers the group.
+///
+/// The step runs on a task of its own: if the request is dropped (the
+/// coordinator gave up waiting), it still ends with the session settled —
+/// finished with its share stored, or failed — so that an abort finds the
+/// share to delete.
 pub(crate) async fn finish(
     state: &Arc<State>,
     session: &str,
     request: DkgFinish,
 ) -> Result<DkgDone, DkgRefusal> {
     check_session_id(session)?;
+    let (state, session) = (Arc::clone(state), session.to_owned());
+    to_completion("DKG last round", async move {
+        finish_step(&state, &session, request).await
+    })
+    .await
+    .map_err(internal)?
+}
+
+async fn finish_step(
+    state: &Arc<State>,
+    session: &str,
+    request: DkgFinish,
+) -> Result<DkgDone, DkgRefusal> {
     let Taken {
         plan,
         generation,
@@ -861,12 +883,22 @@ pub(crate) async fn finish(
         Err(StoreError::Io(e)) => return Err(fail(internal(e))),
     };
     let digest = shard.digest;
+    let stall = state.hooks.stall_dkg_finish_ms.load(Ordering::Relaxed);
+    if stall > 0 {
+        tracing::warn!(
+            session,
+            stall_ms = stall,
+            "fault injection: stalling the DKG's last round after storing the share"
+        );
+        tokio::time::sleep(Duration::from_millis(stall)).await;
+    }
     if !state
         .dkg
         .settle(session, generation, Phase::Finished { digest })
     {
         // Deleted while finishing: the abort found nothing to delete yet.
-        drop_share(state, key_id, version, digest)
+        state
+            .delete_share(key_id, version, Some(digest))
             .await
             .map_err(internal)?;
         return Err(deleted_meanwhile(session));
@@ -889,11 +921,11 @@ pub(crate) async fn finish(
     })
 }
 
-/// The share the last round derived, sealed and verified, ready to store.
+/// The share the last round derived, sealed, ready to store.
 struct Derived {
     /// The stored envelope.
     bytes: Vec<u8>,
-    /// It, opened.
+    /// It, as the vault holds it.
     shard: vault::Held,
     /// The group's public side.
     group: Vec<u8>,
@@ -905,22 +937,33 @@ fn derive(
     held: Round2State,
     request: &DkgFinish,
 ) -> Result<Derived, DkgRefusal> {
-    let (group, share): (Vec<u8>, Zeroizing<Vec<u8>>) = match held {
+    // `part3` checked every share against its sender's commitment; the
+    // share and group are held as derived (the envelope is checked like
+    // any other at every start).
+    let (group, share, held_share) = match held {
         Round2State::Ed25519(held) => {
             let (share, group) = finish_with(state, plan, &held, request)?;
-            (group.to_bytes(), share.to_bytes())
+            (
+                group.to_bytes(),
+                share.to_bytes(),
+                scalar::HeldShare::Ed25519 { share, group },
+            )
         }
         Round2State::Ristretto255(held) => {
             let (share, group) = finish_with(state, plan, &held, request)?;
-            (group.to_bytes(), Zeroizing::new(share.to_bytes().to_vec()))
+            (
+                group.to_bytes(),
+                Zeroizing::new(share.to_bytes().to_vec()),
+                scalar::HeldShare::Ristretto255 { share, group },
+            )
         }
     };
     let package = scalar::encode_dkg_package(&group, &share);
     let commitment = scalar::group_commitment(plan.start.kind, &group);
-    let now = vault::unix_now();
     let identity = &state.keys.identity;
+    let metadata = plan.share_metadata(state, commitment, vault::unix_now());
     let envelope = Envelope::seal(
-        plan.share_metadata(state, commitment, now),
+        metadata.clone(),
         &package,
         Some(&identity.recipient()),
         identity,
@@ -928,21 +971,7 @@ fn derive(
     )
     .map_err(internal)?;
     let bytes = envelope.encode();
-    // The vault's own checks, as at every start.
-    let coordinator = state.pinned();
-    let expected = Expected {
-        coordinator: coordinator.as_ref(),
-        identity,
-        custodian_id: &state.id,
-        key_id: &plan.start.key_id,
-        version: plan.start.version,
-        now: Some(now),
-    };
-    let shard = vault::verify(&bytes, &expected).map_err(|refusal| {
-        internal(format!(
-            "the share this custodian sealed to itself fails its own check: {refusal}"
-        ))
-    })?;
+    let shard = vault::Held::own(&bytes, metadata, held_share);
     Ok(Derived {
         bytes,
         shard,
@@ -993,7 +1022,10 @@ fn finish_with<S: Suite>(
     dkg::part3(&held.secret, &held.round1, &round2).map_err(|e| plan.fault(e))
 }
 
-/// Opens sender `p.index`'s round-2 envelope, checking it first.
+/// Opens sender `p.index`'s round-2 envelope and checks it: signed by the
+/// sender's own key (then `open` verifies the signature and decrypts), for
+/// this custodian, this key version, index, `t` and `n`, and committing to
+/// the round-1 set this custodian saw.
 fn open_round2<S: Suite>(
     state: &State,
     plan: &Plan,
@@ -1012,100 +1044,79 @@ fn open_round2<S: Suite>(
             hex::encode(envelope.signer())
         )));
     }
-    envelope.verify_signature().map_err(|_| {
-        Culprit::Failed("the signature of its round-2 envelope does not verify".to_owned())
-    })?;
+    let not_for_me =
+        || Culprit::Failed("its round-2 envelope is not sealed to this custodian".to_owned());
+    let plaintext = envelope
+        .open(Some(&state.keys.identity))
+        .map_err(|e| match e {
+            symbolon_envelope::Error::BadSignature => {
+                Culprit::Failed("the signature of its round-2 envelope does not verify".to_owned())
+            }
+            symbolon_envelope::Error::NotRecipient => not_for_me(),
+            other => Culprit::Failed(format!("its round-2 envelope does not open: {other}")),
+        })?;
     let metadata = envelope.metadata();
-    let own = state.keys.identity.recipient();
-    if metadata
-        .recipient
-        .as_ref()
-        .is_none_or(|r| r.fingerprint != own.fingerprint() || r.id != state.id)
-    {
-        return Err(Culprit::Failed(
-            "its round-2 envelope is not sealed to this custodian".to_owned(),
-        ));
+    if metadata.recipient.as_ref().is_none_or(|r| r.id != state.id) {
+        return Err(not_for_me());
     }
-    let fields = [
-        (
-            "scheme",
-            metadata.scheme.as_str().to_owned(),
-            plan.scheme.as_str().to_owned(),
-        ),
-        ("key id", metadata.key_id.clone(), plan.start.key_id.clone()),
-        (
-            "version",
-            metadata.epoch.to_string(),
-            plan.start.version.to_string(),
-        ),
-        ("index", metadata.index.to_string(), plan.own.to_string()),
-        (
-            "threshold",
-            metadata.threshold.to_string(),
-            plan.start.threshold.to_string(),
-        ),
-        (
-            "shares",
-            metadata.shares.to_string(),
-            plan.participants.to_string(),
-        ),
-    ];
-    if let Some((field, found, expected)) = fields.iter().find(|(_, found, exp)| found != exp) {
-        return Err(Culprit::Failed(format!(
-            "its round-2 envelope names {field} {found:?}, not {expected:?}"
-        )));
-    }
+    same("scheme", metadata.scheme.as_str(), plan.scheme.as_str())?;
+    same(
+        "key id",
+        metadata.key_id.as_str(),
+        plan.start.key_id.as_str(),
+    )?;
+    same("version", metadata.epoch, plan.start.version)?;
+    same("index", metadata.index, plan.own)?;
+    same("threshold", metadata.threshold, plan.start.threshold)?;
+    same("shares", metadata.shares, plan.participants())?;
     if metadata.commitment != *digest {
         return Err(Culprit::Equivocated(
             "its round-2 envelope commits to another round-1 set than this custodian saw"
                 .to_owned(),
         ));
     }
-    let plaintext = envelope
-        .open(Some(&state.keys.identity))
-        .map_err(|e| Culprit::Failed(format!("its round-2 envelope does not open: {e}")))?;
     dkg::Round2Package::<S>::from_bytes(&plaintext)
         .map_err(|e| Culprit::Failed(format!("its round-2 package is malformed: {e}")))
+}
+
+/// A round-2 envelope's metadata `field` must be what this session expects.
+fn same<T: PartialEq + fmt::Debug>(field: &str, found: T, expected: T) -> Result<(), Culprit> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Culprit::Failed(format!(
+            "its round-2 envelope names {field} {found:?}, not {expected:?}"
+        )))
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Abort.
 
 /// `DELETE /v1/dkg/{session}`: drops the session, and the share it stored
-/// if it finished (only that share: one stored since is kept). Nothing to
-/// drop is fine.
+/// if it finished (only that share: one stored since is kept) with its
+/// nonces. Nothing to drop is fine. Runs on a task of its own, so a dropped
+/// request cannot forget the session but keep its share.
 ///
 /// # Errors
 ///
 /// [`crate::Error::Write`] if the share or its nonces cannot be deleted.
-pub(crate) async fn abort(state: &State, session: &str) -> Result<(), crate::Error> {
-    let Some((plan, phase)) = state.dkg.remove(session) else {
-        return Ok(());
-    };
-    if let Phase::Finished { digest } = phase {
-        drop_share(state, &plan.start.key_id, plan.start.version, digest).await?;
-    }
-    tracing::info!(
-        session,
-        key_id = plan.start.key_id,
-        version = plan.start.version,
-        "DKG session deleted"
-    );
-    Ok(())
-}
-
-/// Deletes the share a DKG stored (if still that one) and its nonces.
-async fn drop_share(
-    state: &State,
-    key_id: &str,
-    version: u64,
-    digest: [u8; 32],
-) -> Result<(), crate::Error> {
-    if state.vault.delete_matching(key_id, version, digest).await? {
-        state.nonces.drop_key(key_id, version).await?;
-        tracing::info!(key_id, version, "deleted the share of an aborted DKG");
-    }
-    Ok(())
+pub(crate) async fn abort(state: &Arc<State>, session: &str) -> Result<(), crate::Error> {
+    let (state, session) = (Arc::clone(state), session.to_owned());
+    to_completion("DKG abort", async move {
+        let Some((plan, phase)) = state.dkg.remove(&session) else {
+            return Ok(());
+        };
+        let (key_id, version) = (plan.start.key_id.as_str(), plan.start.version);
+        if let Phase::Finished { digest } = phase
+            && state.delete_share(key_id, version, Some(digest)).await?
+        {
+            tracing::info!(key_id, version, "deleted the share of an aborted DKG");
+        }
+        tracing::info!(session, key_id, version, "DKG session deleted");
+        Ok(())
+    })
+    .await?
 }
 
 #[cfg(test)]

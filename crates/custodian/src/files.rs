@@ -18,8 +18,11 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error
     symbolon_transport::write_atomically(path, contents, 0o600, Existing::Replace).map_err(|e| {
         match e {
             symbolon_transport::Error::Write { path, source } => Error::Write { path, source },
-            // Not produced when replacing; kept whole rather than lost.
-            other => Error::Tls { source: other },
+            // Not produced when replacing; still a failure to write `path`.
+            other => Error::Write {
+                path: path.to_owned(),
+                source: io::Error::other(other),
+            },
         }
     })
 }
@@ -80,6 +83,28 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
             source,
         }),
     }
+}
+
+/// The entries of `dir`, sorted by name (so loading is deterministic).
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, Error> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(Error::read(dir))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::read(dir))?;
+    entries.sort_by_key(fs::DirEntry::file_name);
+    Ok(entries)
+}
+
+/// A canonical decimal `u64` (digits only, no sign, no leading zero): the
+/// one spelling of each number, so a file or path names it only one way.
+pub(crate) fn parse_canonical_u64(text: &str) -> Option<u64> {
+    let value = text.parse::<u64>().ok()?;
+    (value.to_string() == text).then_some(value)
+}
+
+/// `<n>.<extension>` with a canonical decimal `n` → `n`.
+pub(crate) fn parse_numbered(name: &str, extension: &str) -> Option<u64> {
+    parse_canonical_u64(name.strip_suffix(extension)?.strip_suffix('.')?)
 }
 
 fn parent(path: &Path) -> &Path {
@@ -144,6 +169,56 @@ mod tests {
         ));
         assert!(path.is_dir());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn numbers_have_one_spelling() {
+        assert_eq!(parse_canonical_u64("0"), Some(0));
+        assert_eq!(parse_canonical_u64("17"), Some(17));
+        assert_eq!(parse_canonical_u64("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "01",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "x",
+            "18446744073709551616",
+        ] {
+            assert_eq!(parse_canonical_u64(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_numbered("9.batch", "batch"), Some(9));
+        assert_eq!(parse_numbered("1.sym", "sym"), Some(1));
+        for bad in [
+            "01.sym",
+            "1.sy",
+            "x.sym",
+            ".sym",
+            "1.sym.tmp",
+            "-1.sym",
+            "1sym",
+        ] {
+            assert_eq!(parse_numbered(bad, "sym"), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn directories_are_listed_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b", "a", "c"] {
+            fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let names: Vec<_> = read_dir(dir.path())
+            .unwrap()
+            .iter()
+            .map(fs::DirEntry::file_name)
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(matches!(
+            read_dir(&dir.path().join("missing")),
+            Err(Error::Read { .. })
+        ));
     }
 
     #[cfg(unix)]

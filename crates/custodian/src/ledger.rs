@@ -7,15 +7,18 @@
 //! every leaf hash (32 bytes per entry, never an entry) in
 //! `audit/leaves`, so each head it accepts must be the root of a prefix of
 //! one sequence of leaves: a coordinator that forks or rewrites its log is
-//! refused, the refusal is recorded in `audit/refusals.log`, and the
-//! custodian keeps refusing that log. Each head it accepts it countersigns
-//! with its attestation key (a witness cosignature) for auditors.
+//! refused — with a request or in a catch-up sync — the refusal is
+//! recorded in `audit/refusals.log`, and the custodian keeps refusing that
+//! log. Each head it accepts it countersigns with its attestation key (a
+//! witness cosignature) for auditors.
 //!
 //! Files (in `<data dir>/audit/`):
 //! * `log.vkey` — the pinned log key (signed-note verifier key);
 //! * `leaves` — concatenated leaf hashes, appended only after a head
 //!   covering them verified; a torn trailing record is dropped at start;
-//! * `head.note` — the newest head accepted (written at most once a second);
+//! * `head.note` — the newest head accepted (written at most once a second
+//!   while serving, and at a graceful stop if a newer one was accepted
+//!   since);
 //! * `refusals.log` — one line per refused log presentation.
 //!
 //! Durability: these files are written without fsync. After a machine
@@ -98,10 +101,20 @@ pub(crate) struct Ledger {
     witness: Mutex<Option<Witness>>,
     /// `audit/leaves`, open for appending (taken with `witness` held).
     leaves: Mutex<Option<fs::File>>,
-    /// When `head.note` was last written: at most once per
-    /// [`HEAD_SAVE_INTERVAL`] (the leaves, not the note, are what the
-    /// custodian checks later heads against).
-    head_saved: Mutex<Option<Instant>>,
+    /// When `head.note` was last written, and the newest head accepted
+    /// since (the leaves, not the note, are what the custodian checks later
+    /// heads against, so the note is written at most once per
+    /// [`HEAD_SAVE_INTERVAL`], and at a graceful stop).
+    head: Mutex<HeadNote>,
+}
+
+/// The state of `head.note`.
+#[derive(Debug, Default)]
+struct HeadNote {
+    /// When it was last written.
+    saved_at: Option<Instant>,
+    /// The newest head accepted but not written yet.
+    unsaved: Option<String>,
 }
 
 /// How often, at most, the latest accepted head is written to disk.
@@ -132,7 +145,7 @@ impl Ledger {
             dir,
             witness: Mutex::new(witness),
             leaves: Mutex::new(None),
-            head_saved: Mutex::new(None),
+            head: Mutex::new(HeadNote::default()),
         })
     }
 
@@ -184,8 +197,15 @@ impl Ledger {
         key: &ed25519_dalek::SigningKey,
     ) -> Result<Witnessed, LogRefusal> {
         let result = self.check_inner(statement, evidence, now_ms, id, key);
-        if let Err(refusal @ (LogRefusal::Log(_) | LogRefusal::NotIncluded(_))) = &result {
-            self.record_refusal(now_ms, statement, refusal);
+        if let Err(refusal) = &result {
+            self.record_refusal(
+                now_ms,
+                format_args!(
+                    "request {} key {} version {}",
+                    statement.request_id, statement.key_id, statement.version
+                ),
+                refusal,
+            );
         }
         result
     }
@@ -223,29 +243,16 @@ impl Ledger {
             .map_err(|e| LogRefusal::NotIncluded(format!("the entry does not decode: {e}")))?;
         check_entry(&entry, statement).map_err(LogRefusal::NotIncluded)?;
 
-        let mut guard = self.lock();
-        let accepted =
-            match self.accept_and_save(&mut guard, &head, evidence.first_leaf, &evidence.leaves) {
-                Ok(accepted) => accepted,
-                Err(refusal) => {
-                    if guard.is_none() {
-                        drop(guard);
-                        self.reload();
-                    }
-                    return Err(refusal);
-                }
-            };
+        let (mut guard, accepted) = self.accept(&head, evidence.first_leaf, &evidence.leaves)?;
         let witness = guard.as_mut().ok_or(LogRefusal::NotPinned)?;
         witness
             .check_inclusion(&accepted.head, evidence.index, &evidence.entry, &proof)
             .map_err(|e| LogRefusal::NotIncluded(e.to_string()))?;
-        if accepted.newest
-            && self.head_save_due()
-            && let Err(e) = replace(&self.dir.join(HEAD_FILE), evidence.head.as_bytes())
-        {
-            tracing::warn!(error = %e, "cannot save the latest audit tree head");
-        }
         let size = witness.size();
+        // Under the witness lock: notes follow the order heads are accepted.
+        if accepted.newest {
+            self.note_head(&evidence.head);
+        }
         drop(guard);
         let mut cosigned = head;
         // The head may already carry this custodian's line (a retry).
@@ -258,17 +265,58 @@ impl Ledger {
 
     /// Accepts `head` with the leaf hashes from `first` on, without a
     /// request (a custodian far behind catching up); returns the number
-    /// of leaf hashes held.
-    pub(crate) fn sync(&self, head: &str, first: u64, leaves: &[u8]) -> Result<u64, LogRefusal> {
-        let head = SignedTreeHead::parse(head).map_err(LogRefusal::Log)?;
-        let mut guard = self.lock();
-        let result = self.accept_and_save(&mut guard, &head, first, leaves);
-        let size = guard.as_ref().map_or(0, Witness::size);
-        if guard.is_none() {
-            drop(guard);
-            self.reload();
+    /// of leaf hashes held. A refusal is recorded like a request's.
+    pub(crate) fn sync(
+        &self,
+        note: &str,
+        first: u64,
+        leaves: &[u8],
+        now_ms: u64,
+    ) -> Result<u64, LogRefusal> {
+        let result = self.sync_inner(note, first, leaves);
+        if let Err(refusal) = &result {
+            self.record_refusal(now_ms, format_args!("sync from leaf {first}"), refusal);
         }
-        result.map(|_| size)
+        result
+    }
+
+    fn sync_inner(&self, note: &str, first: u64, leaves: &[u8]) -> Result<u64, LogRefusal> {
+        let head = SignedTreeHead::parse(note).map_err(LogRefusal::Log)?;
+        let (guard, accepted) = self.accept(&head, first, leaves)?;
+        let size = guard.as_ref().map_or(0, Witness::size);
+        if accepted.newest {
+            self.note_head(note);
+        }
+        drop(guard);
+        Ok(size)
+    }
+
+    /// [`Self::accept_and_save`] under the witness lock, which it hands
+    /// back; if the witness was dropped (leaves not saved), reloads it from
+    /// the files once the lock is released.
+    fn accept(
+        &self,
+        head: &SignedTreeHead,
+        first: u64,
+        leaves: &[u8],
+    ) -> Result<
+        (
+            std::sync::MutexGuard<'_, Option<Witness>>,
+            symbolon_audit::Accepted,
+        ),
+        LogRefusal,
+    > {
+        let mut guard = self.lock();
+        match self.accept_and_save(&mut guard, head, first, leaves) {
+            Ok(accepted) => Ok((guard, accepted)),
+            Err(refusal) => {
+                if guard.is_none() {
+                    drop(guard);
+                    self.reload();
+                }
+                Err(refusal)
+            }
+        }
     }
 
     /// Accepts `head` with the leaf hashes from `first` on and appends the
@@ -327,16 +375,45 @@ impl Ledger {
         result
     }
 
-    fn head_save_due(&self) -> bool {
-        let mut saved = self
-            .head_saved
+    fn head_note(&self) -> std::sync::MutexGuard<'_, HeadNote> {
+        self.head
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if saved.is_some_and(|at| at.elapsed() < HEAD_SAVE_INTERVAL) {
-            return false;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records `note` as the newest head accepted: written now if the last
+    /// write is [`HEAD_SAVE_INTERVAL`] old, else kept for the next write or
+    /// [`Self::flush`].
+    fn note_head(&self, note: &str) {
+        let mut head = self.head_note();
+        if head
+            .saved_at
+            .is_some_and(|at| at.elapsed() < HEAD_SAVE_INTERVAL)
+        {
+            head.unsaved = Some(note.to_owned());
+            return;
         }
-        *saved = Some(Instant::now());
-        true
+        head.saved_at = Some(Instant::now());
+        head.unsaved = None;
+        if let Err(e) = replace(&self.dir.join(HEAD_FILE), note.as_bytes()) {
+            tracing::warn!(error = %e, "cannot save the latest audit tree head");
+        }
+    }
+
+    /// Writes the newest head accepted, if it is not written yet (the
+    /// graceful stop). Blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] naming `head.note`.
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        let mut head = self.head_note();
+        if let Some(note) = head.unsaved.take() {
+            let path = self.dir.join(HEAD_FILE);
+            replace(&path, note.as_bytes()).map_err(Error::write(&path))?;
+            head.saved_at = Some(Instant::now());
+        }
+        Ok(())
     }
 
     fn reload(&self) {
@@ -348,12 +425,17 @@ impl Ledger {
         *self.lock() = restored;
     }
 
-    fn record_refusal(&self, now_ms: u64, statement: &RequestStatement, refusal: &LogRefusal) {
-        tracing::error!(request = %statement.request_id, %refusal, "refused a request's audit evidence");
-        let line = format!(
-            "{now_ms} request {} key {} version {}: {refusal}\n",
-            statement.request_id, statement.key_id, statement.version
-        );
+    /// Appends a line to `audit/refusals.log` for a log presentation
+    /// refused (a forked, rewritten or wrongly signed log, or a request not
+    /// proven in it); `what` names the presentation. Stale requests,
+    /// missing leaf hashes and a log not pinned yet are not refusals of the
+    /// log and are not recorded.
+    fn record_refusal(&self, now_ms: u64, what: std::fmt::Arguments<'_>, refusal: &LogRefusal) {
+        if !matches!(refusal, LogRefusal::Log(_) | LogRefusal::NotIncluded(_)) {
+            return;
+        }
+        tracing::error!(%what, %refusal, "refused the audit log presented");
+        let line = format!("{now_ms} {what}: {refusal}\n");
         if let Err(e) = append(&self.dir.join(REFUSALS_FILE), line.as_bytes()) {
             tracing::error!(error = %e, "cannot record the refusal");
         }

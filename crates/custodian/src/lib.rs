@@ -62,7 +62,7 @@
 //! | `heartbeat.seq` | the heartbeat sequence high-water mark |
 //! | `shares/<key_id>/<version>.sym` | binary shard envelopes, as received (or, for a DKG's share, as sealed to itself) |
 //! | `nonces/<key_id>/<version>/<seq>.batch` | unused FROST nonces (`NonceBatch` encoding, secret, 0600), written before their commitments are published |
-//! | `nonces/CLEAN` | present only between a graceful stop and the next start |
+//! | `nonces.clean` | present only between a graceful stop and the next start (outside `nonces/`, where every name is a key id's) |
 //! | `audit/` | the audit log witness (see the ledger module) |
 //!
 //! Every file is written atomically (temporary file, fsync, rename, fsync
@@ -72,7 +72,7 @@
 //! Nonce batches follow *drop the batch on doubt*: taking a nonce pair to
 //! sign only updates memory; a graceful stop ([`Handle::shutdown`], after
 //! the server stopped serving) rewrites every batch with what is left and
-//! writes `nonces/CLEAN`. A start deletes the marker (durably) before
+//! writes `nonces.clean`. A start deletes the marker (durably) before
 //! loading the batches; without it (a crash, a kill, a dropped [`Handle`])
 //! every batch file is deleted with a warning, since the last run may have
 //! used nonces its files still hold. At most [`MAX_OUTSTANDING_NONCES`]
@@ -88,10 +88,10 @@
 //! `bad-share-package`, `not-a-signer`, `bad-signing-package`,
 //! `bad-ciphertext-proof`, `not-a-participant`, `dkg-participant-failed`,
 //! `dkg-equivocation` (422); `conflict`, `wrong-kind`, `nonce-unknown`,
-//! `audit-leaves-gap`, `audit-log-refused` (409; `wrong-kind` is 422 for a
-//! DKG of a `secret` key); `payload-mismatch`, `request-not-in-log`,
-//! `request-expired` (403); `not-found` (404); `method-not-allowed` (405);
-//! `payload-too-large` (413); `unsupported-media-type` (415);
+//! `audit-leaves-gap`, `audit-log-refused` (409); `payload-mismatch`,
+//! `request-not-in-log`, `request-expired` (403); `not-found` (404);
+//! `method-not-allowed` (405); `payload-too-large` (413);
+//! `unsupported-media-type` (415);
 //! `not-registered`, `audit-log-not-pinned`, `stopping`,
 //! `too-many-sessions` (503); a bare 500 for the custodian's own faults.
 //! A `dkg-participant-failed` problem (and a `dkg-equivocation` that can
@@ -126,7 +126,7 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
 
 use symbolon_transport::Role;
@@ -169,6 +169,11 @@ pub struct Hooks {
     /// the scalar flipped before sealing), so that participant's last round
     /// must fail naming this custodian. Logged at warn level.
     pub corrupt_dkg: AtomicBool,
+    /// When non-zero, a distributed key generation's last round waits this
+    /// many milliseconds after storing the share and before recording the
+    /// session finished, so a test can give up on the request in between
+    /// (the step must complete regardless). Logged at warn level.
+    pub stall_dkg_finish_ms: AtomicU64,
 }
 
 /// A running custodian, from [`start`].
@@ -213,7 +218,8 @@ impl Handle {
     /// Stops the membership task and shuts the server down gracefully
     /// (in-flight requests finish, within the transport's grace period);
     /// once it no longer serves, saves the unused FROST nonces and marks
-    /// the stop clean (`nonces/CLEAN`), so the next start keeps them.
+    /// the stop clean (`nonces.clean`), so the next start keeps them, and
+    /// writes the newest audit tree head accepted if it is not written yet.
     ///
     /// # Errors
     ///
@@ -238,10 +244,17 @@ impl Handle {
         // The server task has ended (however): no handler takes a nonce
         // any more, and `persist` closes the store for good measure.
         let state = Arc::clone(&self.state);
-        let saved = tokio::task::spawn_blocking(move || state.nonces.persist())
-            .await
-            .map_err(|_| Error::Task { task: "nonce save" })
-            .and_then(|saved| saved);
+        let saved = tokio::task::spawn_blocking(move || {
+            if let Err(e) = state.ledger.flush() {
+                // The leaves, not the note, are what later heads are
+                // checked against: not worth failing the stop for.
+                tracing::warn!(error = %e, "cannot save the latest audit tree head");
+            }
+            state.nonces.persist()
+        })
+        .await
+        .map_err(|_| Error::Task { task: "nonce save" })
+        .and_then(|saved| saved);
         membership?;
         served?;
         saved?;

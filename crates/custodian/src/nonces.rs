@@ -17,20 +17,25 @@
 //!   write on the signing path.
 //! * **Graceful stop.** After the HTTP server has stopped serving, every
 //!   batch is rewritten with the nonces left (an emptied one is deleted),
-//!   then the marker `nonces/CLEAN` is written. The store is closed first:
-//!   nothing is taken or published after that.
-//! * **Start.** If `nonces/CLEAN` exists it is deleted (and the directory
-//!   fsynced) *before* any batch is loaded: from then on, a crash leaves no
-//!   marker. If it does not exist, the last run did not stop cleanly and
-//!   may have signed with nonces its files still hold, so every batch file
-//!   is deleted (*drop the batch on doubt*), with a warning naming how many
-//!   were dropped. Batches of key versions no longer held as `ed25519`
-//!   shares, leftover temporary files and undecodable batches are deleted
-//!   too.
+//!   then the marker `<data>/nonces.clean` is written (outside `nonces/`,
+//!   whose entries are key ids: any name there could be a key's). The store
+//!   is closed first: nothing is taken or published after that.
+//! * **Start.** If `nonces.clean` exists it is deleted (and the data
+//!   directory fsynced) *before* any batch is loaded: from then on, a crash
+//!   leaves no marker. If it does not exist, the last run did not stop
+//!   cleanly and may have signed with nonces its files still hold, so every
+//!   batch file is deleted (*drop the batch on doubt*), with a warning
+//!   naming how many batches were dropped (counted, not read). Batches of key versions no longer held
+//!   as `ed25519` shares, leftover temporary files and undecodable batches
+//!   are deleted too.
 //! * **Bounds.** At most [`MAX_OUTSTANDING`] unused nonce pairs per key
 //!   version: publishing beyond that drops the oldest batches (their
 //!   commitments then answer `nonce-unknown`). Deleting a share drops its
 //!   nonces.
+//! * **Numbers.** A publish reserves its batch's sequence number before it
+//!   writes, so a publish whose request was dropped mid-write can never
+//!   share a number (and a file) with a later one; its orphaned file holds
+//!   nonces never published and is deleted at the next stop or start.
 //!
 //! Dropping nonces is always safe (the coordinator asks for fresh ones);
 //! keeping a nonce whose use might not have been recorded is not, which is
@@ -41,8 +46,8 @@
 //! A batch file holds secret nonces in the clear: together with a signature
 //! share made with them it yields the key share. The files get the same
 //! protection as `identity.key` (owner-only modes in the private data
-//! directory). Never restore the `nonces` directory from a backup: the
-//! marker would make an old copy of a batch look current.
+//! directory). Never restore the `nonces` directory or `nonces.clean` from
+//! a backup: the marker would make an old copy of a batch look current.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -58,8 +63,9 @@ use crate::{Error, files};
 
 /// The nonce directory inside the data directory.
 pub(crate) const NONCES_DIR: &str = "nonces";
-/// The clean-shutdown marker inside the nonce directory.
-pub(crate) const CLEAN_MARKER: &str = "CLEAN";
+/// The clean-shutdown marker inside the data directory (next to, not in,
+/// the nonce directory, whose entries are key ids).
+pub(crate) const CLEAN_MARKER: &str = "nonces.clean";
 /// The file extension of stored batches.
 const BATCH_EXTENSION: &str = "batch";
 
@@ -79,6 +85,8 @@ struct Batches {
     next_seq: u64,
     /// Unused nonces by batch sequence number (oldest first).
     held: BTreeMap<u64, NonceBatch>,
+    /// How many unused nonce pairs `held` holds in all.
+    outstanding: usize,
     /// Which batch holds the nonces of each commitment (encoded), so a take
     /// searches one batch.
     index: HashMap<Vec<u8>, u64>,
@@ -92,22 +100,30 @@ impl Batches {
         for commitments in batch.commitments() {
             self.index.insert(commitments.to_bytes(), seq);
         }
-        self.held.insert(seq, batch);
+        self.outstanding += batch.len();
+        if let Some(replaced) = self.held.insert(seq, batch) {
+            // Never happens (numbers are reserved); kept exact regardless.
+            self.outstanding = self.outstanding.saturating_sub(replaced.len());
+        }
         self.next_seq = self.next_seq.max(seq.saturating_add(1));
     }
 
-    fn outstanding(&self) -> usize {
-        self.held.values().map(NonceBatch::len).sum()
+    /// Reserves the sequence number of a batch about to be written.
+    fn reserve(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq = seq.saturating_add(1);
+        seq
     }
 
     /// Drops the oldest batches until at most [`MAX_OUTSTANDING`] nonce
     /// pairs are left; returns the sequence numbers dropped.
     fn enforce_cap(&mut self) -> Vec<u64> {
         let mut dropped = Vec::new();
-        while self.outstanding() > MAX_OUTSTANDING {
+        while self.outstanding > MAX_OUTSTANDING {
             let Some((seq, batch)) = self.held.pop_first() else {
                 break;
             };
+            self.outstanding = self.outstanding.saturating_sub(batch.len());
             for commitments in batch.commitments() {
                 self.index.remove(&commitments.to_bytes());
             }
@@ -121,6 +137,9 @@ impl Batches {
         let seq = self.index.remove(&commitments.to_bytes())?;
         let batch = self.held.get_mut(&seq)?;
         let nonces = batch.take(commitments);
+        if nonces.is_some() {
+            self.outstanding = self.outstanding.saturating_sub(1);
+        }
         if batch.is_empty() {
             // Its file goes at the graceful stop (it is no longer held).
             self.held.remove(&seq);
@@ -155,6 +174,8 @@ pub(crate) enum PublishError {
 /// The nonce batches of every `ed25519` share held.
 pub(crate) struct NonceStore {
     dir: PathBuf,
+    /// `<data>/nonces.clean`.
+    marker: PathBuf,
     inner: Mutex<Inner>,
     /// Serialises the disk writers (publish, drop, persist) so that files
     /// and memory agree. Takes never wait for it.
@@ -194,7 +215,7 @@ impl NonceStore {
     pub(crate) fn load(data_dir: &Path, vault: &Vault) -> Result<NonceStore, Error> {
         let dir = data_dir.join(NONCES_DIR);
         files::create_private_dir(&dir)?;
-        let marker = dir.join(CLEAN_MARKER);
+        let marker = data_dir.join(CLEAN_MARKER);
         let clean = marker.try_exists().map_err(Error::read(&marker))?;
         if clean {
             // From here on a crash leaves no marker.
@@ -203,7 +224,7 @@ impl NonceStore {
         let (found, stray) = scan(&dir)?;
         for path in &stray {
             tracing::warn!(path = %path.display(), "deleting a leftover temporary nonce file");
-            remove_file(path)?;
+            files::remove(path)?;
         }
         let mut batches: BTreeMap<(String, u64), Batches> = BTreeMap::new();
         if clean {
@@ -215,7 +236,7 @@ impl NonceStore {
                         .insert(file.seq, batch),
                     Err(reason) => {
                         tracing::warn!(path = %file.path.display(), reason, "deleting a nonce batch");
-                        remove_file(&file.path)?;
+                        files::remove(&file.path)?;
                     }
                 }
             }
@@ -227,28 +248,22 @@ impl NonceStore {
                         seq,
                         "deleting a nonce batch beyond the cap"
                     );
-                    remove_file(&batch_path(&dir, key_id, *version, seq))?;
+                    files::remove(&batch_path(&dir, key_id, *version, seq))?;
                 }
             }
         } else if !found.is_empty() {
-            let nonces: usize = found
-                .iter()
-                .filter_map(|f| files::read_secret(&f.path).ok().flatten())
-                .filter_map(|bytes| NonceBatch::from_bytes(&bytes).ok())
-                .map(|batch| batch.len())
-                .sum();
+            // Counted by file: the batches (secret nonces) are not read.
             for file in &found {
-                remove_file(&file.path)?;
+                files::remove(&file.path)?;
             }
             tracing::warn!(
                 batches = found.len(),
-                nonces,
                 dir = %dir.display(),
-                "the last run did not stop cleanly (no nonces/CLEAN marker): dropped every published FROST nonce batch, since some may have been used; their commitments are now refused"
+                "the last run did not stop cleanly (no {CLEAN_MARKER} marker): dropped every published FROST nonce batch, since some may have been used; their commitments are now refused"
             );
         }
         remove_empty_dirs(&dir);
-        let outstanding: usize = batches.values().map(Batches::outstanding).sum();
+        let outstanding: usize = batches.values().map(|b| b.outstanding).sum();
         tracing::info!(
             key_versions = batches.len(),
             nonces = outstanding,
@@ -257,6 +272,7 @@ impl NonceStore {
         );
         Ok(NonceStore {
             dir,
+            marker,
             inner: Mutex::new(Inner {
                 closed: false,
                 batches,
@@ -273,6 +289,10 @@ impl NonceStore {
     /// as `key_id`/`version`), writes the batch durably, and only then
     /// returns the commitments to publish. Drops the oldest batches beyond
     /// [`MAX_OUTSTANDING`].
+    ///
+    /// The batch's number is reserved before the write: dropped mid-write
+    /// (the client gave up), the publish leaves at worst a file of nonces
+    /// never published under a number nothing else uses.
     pub(crate) async fn publish(
         &self,
         vault: &Vault,
@@ -290,14 +310,15 @@ impl NonceStore {
             return Err(PublishError::NotHeld);
         }
         let seq = {
-            let inner = self.lock();
+            let mut inner = self.lock();
             if inner.closed {
                 return Err(PublishError::Closed);
             }
             inner
                 .batches
-                .get(&(key_id.to_owned(), version))
-                .map_or(0, |b| b.next_seq)
+                .entry((key_id.to_owned(), version))
+                .or_default()
+                .reserve()
         };
         let key_dir = self.dir.join(key_id);
         let version_dir = key_dir.join(version.to_string());
@@ -342,7 +363,7 @@ impl NonceStore {
             // graceful stop (it is not in memory) or start.
             let _ = tokio::task::spawn_blocking(move || {
                 for path in paths {
-                    if let Err(e) = remove_file(&path) {
+                    if let Err(e) = files::remove(&path) {
                         tracing::warn!(error = %e, "cannot delete a dropped nonce batch");
                     }
                 }
@@ -378,7 +399,14 @@ impl NonceStore {
     /// deleted at the next start, the share being gone).
     pub(crate) async fn drop_key(&self, key_id: &str, version: u64) -> Result<(), Error> {
         let _writer = self.writer.lock().await;
-        self.lock().batches.remove(&(key_id.to_owned(), version));
+        if let Some(held) = self.lock().batches.get_mut(&(key_id.to_owned(), version)) {
+            // Numbers stay reserved: a cancelled publish may still be
+            // writing one.
+            *held = Batches {
+                next_seq: held.next_seq,
+                ..Batches::default()
+            };
+        }
         let nonces_dir = self.dir.clone();
         let key_dir = self.dir.join(key_id);
         let version_dir = key_dir.join(version.to_string());
@@ -407,8 +435,9 @@ impl NonceStore {
 
     /// The graceful stop: closes the store (nothing is taken or published
     /// after), rewrites every batch taken from with the nonces left,
-    /// deletes the files of batches no longer held (emptied, dropped), then
-    /// writes the `CLEAN` marker. Blocking (it waits for a publish in
+    /// deletes the files of batches no longer held (emptied, dropped, or
+    /// orphaned by a cancelled publish), then writes the `nonces.clean`
+    /// marker. Blocking (it waits for a publish in
     /// flight): run it off the async workers.
     ///
     /// # Errors
@@ -440,14 +469,14 @@ impl NonceStore {
                 .get(&(file.key_id, file.version))
                 .is_some_and(|held| held.held.contains_key(&file.seq));
             if !live {
-                remove_file(&file.path)?;
+                files::remove(&file.path)?;
             }
         }
         for path in stray {
-            remove_file(&path)?;
+            files::remove(&path)?;
         }
         remove_empty_dirs(&self.dir);
-        files::write_atomically(&self.dir.join(CLEAN_MARKER), b"")?;
+        files::write_atomically(&self.marker, b"")?;
         tracing::info!(nonces = kept, "saved the unused nonce batches");
         Ok(kept)
     }
@@ -457,17 +486,6 @@ fn batch_path(dir: &Path, key_id: &str, version: u64, seq: u64) -> PathBuf {
     dir.join(key_id)
         .join(version.to_string())
         .join(format!("{seq}.{BATCH_EXTENSION}"))
-}
-
-/// A canonical decimal `u64` (no sign, no leading zero).
-fn parse_decimal(text: &str) -> Option<u64> {
-    let value = text.parse::<u64>().ok()?;
-    (value.to_string() == text).then_some(value)
-}
-
-/// `<seq>.batch` → the sequence number.
-fn parse_batch_name(name: &str) -> Option<u64> {
-    parse_decimal(name.strip_suffix(".batch")?)
 }
 
 /// Decodes one batch found at start; the reason it must go otherwise.
@@ -494,16 +512,13 @@ fn load_batch(file: &Found, vault: &Vault) -> Result<NonceBatch, &'static str> {
 fn scan(dir: &Path) -> Result<(Vec<Found>, Vec<PathBuf>), Error> {
     let mut found = Vec::new();
     let mut stray = Vec::new();
-    for key_entry in read_dir(dir)? {
+    for key_entry in files::read_dir(dir)? {
         let key_path = key_entry.path();
         let name = key_entry.file_name();
         let Some(key_id) = name.to_str() else {
             tracing::warn!(path = %key_path.display(), "skipping: name is not UTF-8");
             continue;
         };
-        if key_id == CLEAN_MARKER {
-            continue;
-        }
         if key_id.starts_with('.') && key_path.is_file() {
             stray.push(key_path);
             continue;
@@ -512,24 +527,24 @@ fn scan(dir: &Path) -> Result<(Vec<Found>, Vec<PathBuf>), Error> {
             tracing::warn!(path = %key_path.display(), "skipping: not a key directory");
             continue;
         }
-        for version_entry in read_dir(&key_path)? {
+        for version_entry in files::read_dir(&key_path)? {
             let version_path = version_entry.path();
             let version = version_entry
                 .file_name()
                 .to_str()
-                .and_then(parse_decimal)
+                .and_then(files::parse_canonical_u64)
                 .filter(|_| version_path.is_dir());
             let Some(version) = version else {
                 tracing::warn!(path = %version_path.display(), "skipping: not a version directory");
                 continue;
             };
-            for entry in read_dir(&version_path)? {
+            for entry in files::read_dir(&version_path)? {
                 let path = entry.path();
                 let name = entry.file_name();
                 let name = name.to_str().unwrap_or_default();
                 if name.starts_with('.') && path.is_file() {
                     stray.push(path);
-                } else if let Some(seq) = parse_batch_name(name) {
+                } else if let Some(seq) = files::parse_numbered(name, BATCH_EXTENSION) {
                     found.push(Found {
                         key_id: key_id.to_owned(),
                         version,
@@ -543,20 +558,6 @@ fn scan(dir: &Path) -> Result<(Vec<Found>, Vec<PathBuf>), Error> {
         }
     }
     Ok((found, stray))
-}
-
-fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>, Error> {
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(Error::read(dir))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::read(dir))?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    Ok(entries)
-}
-
-/// Deletes a file durably (a batch must not come back after a crash).
-fn remove_file(path: &Path) -> Result<(), Error> {
-    files::remove(path)
 }
 
 /// Removes the empty key and version directories under `dir` (best effort:
@@ -584,23 +585,127 @@ fn remove_empty_dirs(dir: &Path) {
 mod tests {
     use super::*;
 
+    use std::future::Future as _;
+    use std::task::Poll;
+    use std::time::{Duration, Instant};
+
+    use symbolon_envelope::{Identity, Metadata, Scheme};
+    use symbolon_threshold::ed25519;
+
+    use crate::vault::Held;
+
     #[test]
-    fn names() {
-        assert_eq!(parse_batch_name("0.batch"), Some(0));
-        assert_eq!(parse_batch_name("17.batch"), Some(17));
-        for bad in [
-            "01.batch",
-            "1.batc",
-            "x.batch",
-            ".batch",
-            "1.batch.tmp",
-            "-1.batch",
-        ] {
-            assert_eq!(parse_batch_name(bad), None, "{bad}");
-        }
+    fn paths() {
         assert_eq!(
             batch_path(Path::new("/d"), "k", 3, 9),
             Path::new("/d/k/3/9.batch")
         );
+    }
+
+    /// The running count of unused nonces is the sum over the batches, through
+    /// inserts, takes and the cap.
+    #[test]
+    fn the_outstanding_count_follows_the_batches() {
+        let mut rng = rand::rng();
+        let (_, dealt) = ed25519::deal(2, 3, &mut rng).unwrap();
+        let share = ed25519::KeyShare::from_dealt(&dealt[0].to_bytes()).unwrap();
+        let sum = |b: &Batches| b.held.values().map(NonceBatch::len).sum::<usize>();
+        let mut batches = Batches::default();
+        let per = usize::from(symbolon_proto::custodian::MAX_NONCES_PER_REQUEST);
+        let mut first = Vec::new();
+        for i in 0..=MAX_OUTSTANDING / per {
+            let seq = batches.reserve();
+            let count = symbolon_proto::custodian::MAX_NONCES_PER_REQUEST;
+            let (batch, commitments) = NonceBatch::generate(&share, count, &mut rng);
+            if i == 0 {
+                first = commitments;
+            }
+            batches.insert(seq, batch);
+            assert_eq!(batches.outstanding, sum(&batches));
+        }
+        assert!(batches.outstanding > MAX_OUTSTANDING);
+        assert!(batches.take(&first[0]).is_some());
+        assert!(batches.take(&first[0]).is_none());
+        assert_eq!(batches.outstanding, sum(&batches));
+        assert_eq!(batches.enforce_cap(), [0]);
+        assert_eq!(batches.outstanding, sum(&batches));
+        assert!(batches.outstanding <= MAX_OUTSTANDING);
+    }
+
+    /// A vault holding (in memory) share 1 of a 2-of-3 `ed25519` key as
+    /// `k` version 1, and a nonce store next to it.
+    fn setup(data_dir: &Path) -> (Vault, Arc<Held>, NonceStore) {
+        let mut rng = rand::rng();
+        let identity = Identity::generate(&mut rng);
+        let vault = Vault::load(data_dir, None, &identity, "c1").unwrap();
+        let (group, dealt) = ed25519::deal(2, 3, &mut rng).unwrap();
+        let share = ed25519::KeyShare::from_dealt(&dealt[0].to_bytes()).unwrap();
+        let metadata = Metadata {
+            split_id: [0; 16],
+            key_id: "k".to_owned(),
+            epoch: 1,
+            scheme: Scheme::FrostEd25519,
+            index: 1,
+            threshold: 2,
+            shares: 3,
+            recipient: None,
+            created_at: 0,
+            expires_at: None,
+            commitment: [0; 32],
+            label: String::new(),
+        };
+        let shard = vault.hold(Held::own(
+            b"shard",
+            metadata,
+            HeldShare::Ed25519 { share, group },
+        ));
+        let store = NonceStore::load(data_dir, &vault).unwrap();
+        (vault, shard, store)
+    }
+
+    fn batch_file(data_dir: &Path, seq: u64) -> PathBuf {
+        batch_path(&data_dir.join(NONCES_DIR), "k", 1, seq)
+    }
+
+    /// A publish dropped while its batch is being written (the client gave
+    /// up) must not let the next publish reuse its number: the orphaned
+    /// write would land on the live batch's file.
+    #[tokio::test]
+    async fn a_cancelled_publish_keeps_its_batch_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let (vault, shard, store) = setup(dir.path());
+        let mut cancelled = Box::pin(store.publish(&vault, "k", 1, Arc::clone(&shard), 1));
+        // One poll: the write is under way on the blocking pool.
+        let pending =
+            std::future::poll_fn(|cx| Poll::Ready(cancelled.as_mut().poll(cx).is_pending())).await;
+        assert!(pending);
+        drop(cancelled);
+        // The orphaned write completes on its own.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !batch_file(dir.path(), 0).exists() {
+            assert!(Instant::now() < deadline, "the orphaned write never landed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let orphan = std::fs::read(batch_file(dir.path(), 0)).unwrap();
+
+        let published = store.publish(&vault, "k", 1, shard, 2).await.unwrap();
+        let live =
+            NonceBatch::from_bytes(&std::fs::read(batch_file(dir.path(), 1)).unwrap()).unwrap();
+        assert_eq!(live.commitments(), published);
+        assert_eq!(std::fs::read(batch_file(dir.path(), 0)).unwrap(), orphan);
+
+        // A graceful stop deletes the orphan (not held) and keeps the live
+        // batch; the next start loads it.
+        let store = Arc::new(store);
+        let persisting = Arc::clone(&store);
+        let kept = tokio::task::spawn_blocking(move || persisting.persist())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, 2);
+        assert!(!batch_file(dir.path(), 0).exists());
+        assert!(batch_file(dir.path(), 1).exists());
+        let reloaded = NonceStore::load(dir.path(), &vault).unwrap();
+        assert!(reloaded.take("k", 1, &published[0]).is_some());
     }
 }

@@ -20,10 +20,20 @@
 //! the kind the operation needs (a `secret` key for a release; `ed25519`
 //! for `sign`, `ristretto255` for `decrypt`); (partial only) the logged
 //! statement names the operation asked for; the shard has not expired;
-//! (partial only) the payload — the message in the signing package, or the
-//! whole ciphertext — has the digest the logged statement carries; and the
-//! request is proven in the audit log (see `crate::ledger`). Only then is
-//! the share sealed, a nonce pair taken, or the decryption share computed.
+//! (partial only) the payload decodes — a signing package listing this
+//! custodian, enough signers and only the group's; a threshold ciphertext
+//! for the request's version — and has the digest the logged statement
+//! carries; and the request is proven in the audit log (see
+//! `crate::ledger`). So a request refused for anything else writes nothing
+//! (the log check may append leaf hashes). Only then, on the same blocking
+//! task as the log check, is the share sealed, a nonce pair taken, or the
+//! decryption share computed.
+//!
+//! A step that writes the vault, the nonces or a DKG session is never left
+//! half done when the coordinator gives up on the request: storing or
+//! deleting a shard, a DKG's last round and its abort run to completion on
+//! a task of their own; publishing nonces reserves its batch number before
+//! it writes (see `crate::nonces`).
 //!
 //! The DKG routes run the steps of `crate::dkg` (see its module docs for
 //! every check), once this run registered with the pinned coordinator.
@@ -37,14 +47,14 @@
 //! | 400 | `bad-request` | malformed path, JSON, ephemeral key, signing package or ciphertext; a nonce count outside 1..=`MAX_NONCES_PER_REQUEST`; a statement whose `op` is not the partial operation asked for |
 //! | 400 | `bad-envelope` | the body is not a shard envelope, it does not decrypt, or its scheme is unknown |
 //! | 400 | `bad-request` | (DKG) a malformed session id, key id, label or participant list (indices not exactly `1..=n`, a custodian id or recipient key twice, an unparsable recipient), `t` and `n` outside `2 <= t <= n <= 255`, a relayed set without every expected index exactly once |
-//! | 422 | `wrong-signer` | signed by a key other than the pinned coordinator's, or by this custodian's own key but not a DKG share package (version 2) of a threshold scheme, or a DKG share package signed by the coordinator |
+//! | 422 | `wrong-signer` | signed by a key other than the pinned coordinator's (this custodian's own key is accepted only for a threshold scheme; what it signed must then be a DKG share package, see `bad-share-package`) |
 //! | 422 | `bad-signature` | the signature does not verify |
 //! | 422 | `not-recipient` | not sealed to this custodian (key or id) |
 //! | 422 | `key-mismatch` | metadata key id or epoch differs from the path |
 //! | 422 | `expired` | the shard's `expires_at` has passed (on store, release, partial result and nonce request) |
 //! | 422 | `commitment-mismatch` | the opened share does not match its commitment |
-//! | 422 | `bad-share-package` | a threshold shard's plaintext is not a share package that checks out against its metadata (group inconsistent or not the one committed to, share off the dealer's commitment, index or threshold differs) |
-//! | 409 | `wrong-kind` | a release of a threshold key's shard (its share never leaves the custodian); a partial result or nonces with a shard of another kind |
+//! | 422 | `bad-share-package` | a threshold shard's plaintext is not a share package that checks out against its metadata (group inconsistent or not the one committed to, share off the dealer's commitment, index or threshold differs), or is not of its signer's making (a DKG share package, version 2, signed by the coordinator; a dealer's, version 1, signed by this custodian itself) |
+//! | 409 | `wrong-kind` | a release of a threshold key's shard (its share never leaves the custodian); a partial result or nonces with a shard of another kind; (DKG) a start for a `secret` key |
 //! | 403 | `payload-mismatch` | the message or ciphertext is not the payload whose digest the logged request carries |
 //! | 422 | `not-a-signer` | the signing package lists no commitment for this custodian's index |
 //! | 422 | `bad-signing-package` | the signing package lists fewer signers than the threshold, or a signer outside the group, or FROST refuses it |
@@ -52,7 +62,6 @@
 //! | 422 | `key-mismatch` | (decrypt) the ciphertext names another key version than the request |
 //! | 422 | `bad-ciphertext-proof` | the ciphertext's proof fails for this key's group under its label (tampered, relabelled, or made for another key) |
 //! | 409 | `conflict` | a different shard is already held for that key version; (DKG) a share is already held for the key version, another session is generating it, the session id is already in use, or the session is not at the step asked (running one, failed, finished) |
-//! | 422 | `wrong-kind` | (DKG) a start for a `secret` key |
 //! | 422 | `not-a-participant` | (DKG) the start does not list this custodian, or lists it with another recipient key |
 //! | 422 | `dkg-participant-failed` | (DKG) participants failed; `custodians` names each with the reason: a malformed round-1 package or a bad proof of knowledge (round 2); a round-2 envelope not signed by its sender's key, not verifying, not sealed to this custodian, for another key, version, index, `t` or `n`, not opening, or a share off its sender's commitment (last round) |
 //! | 422 | `dkg-equivocation` | (DKG) the relayed round-1 set does not hold this custodian's own package unchanged (round 2); a round-2 envelope commits to another round-1 set than this custodian saw (last round; `custodians` names its sender) |
@@ -97,9 +106,10 @@ use symbolon_threshold::{ed25519, tdh2};
 use zeroize::Zeroizing;
 
 use crate::dkg::{self, DkgRefusal};
+use crate::files;
 use crate::ledger::{LogRefusal, Witnessed};
 use crate::nonces::PublishError;
-use crate::state::State;
+use crate::state::{State, to_completion};
 use crate::vault::{self, Expected, Held, Refusal, StoreError, Stored};
 
 /// The largest request body accepted, bytes (a shard of a 32-byte key is a
@@ -282,16 +292,12 @@ fn share_path(
     let Path((key_id, version)) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
     symbolon_proto::validate_name("key id", &key_id)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let parsed = version
-        .parse::<u64>()
-        .ok()
-        .filter(|v| v.to_string() == version)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "version {:?} is not a decimal integer",
-                version.chars().take(40).collect::<String>()
-            ))
-        })?;
+    let parsed = files::parse_canonical_u64(&version).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "version {:?} is not a decimal integer",
+            version.chars().take(40).collect::<String>()
+        ))
+    })?;
     Ok((key_id, parsed))
 }
 
@@ -304,6 +310,8 @@ fn ack(state: &State, shard: &vault::Held) -> Json<StoreShareResponse> {
 }
 
 /// `PUT /v1/keys/{key_id}/versions/{version}/share`: verify, store, ack.
+/// The store runs on a task of its own, so a dropped request cannot leave
+/// the file written but the shard not held.
 async fn put_share(
     AxumState(state): AxumState<Arc<State>>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -332,7 +340,15 @@ async fn put_share(
         tracing::warn!(key_id, version, reason = %refusal, "refused a shard");
         ApiError::from(&refusal)
     })?;
-    match state.vault.store(&key_id, version, body, shard).await {
+    let stored = {
+        let (state, key_id) = (Arc::clone(&state), key_id.clone());
+        to_completion("shard store", async move {
+            state.vault.store(&key_id, version, body, shard).await
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
+    match stored {
         Ok(Stored::New(shard)) => {
             tracing::info!(key_id, version, index = shard.index, digest = %hex::encode(shard.digest), "stored a shard");
             Ok(ack(&state, &shard))
@@ -359,24 +375,21 @@ async fn put_share(
 }
 
 /// `DELETE /v1/keys/{key_id}/versions/{version}/share`: 204 whether or not
-/// it was held.
+/// it was held; its nonces go with it. Runs on a task of its own.
 async fn delete_share(
     AxumState(state): AxumState<Arc<State>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let (key_id, version) = share_path(path)?;
-    let removed = state
-        .vault
-        .delete(&key_id, version)
+    let removed = {
+        let (state, key_id) = (Arc::clone(&state), key_id.clone());
+        to_completion("shard delete", async move {
+            state.delete_share(&key_id, version, None).await
+        })
         .await
-        .map_err(ApiError::internal)?;
-    // Its nonces are useless without it (and would be dropped at the next
-    // start anyway).
-    state
-        .nonces
-        .drop_key(&key_id, version)
-        .await
-        .map_err(ApiError::internal)?;
+        .and_then(|removed| removed)
+        .map_err(ApiError::internal)?
+    };
     if removed {
         tracing::info!(key_id, version, "deleted a shard");
     }
@@ -412,29 +425,37 @@ fn check_expiry(shard: &Held) -> Result<(), ApiError> {
 }
 
 /// The request must be in the coordinator's audit log, in a log that
-/// extends every log this custodian saw (DESIGN §4 step 4). The check may
-/// append the log's new leaf hashes to disk, so it runs on the blocking
-/// pool. Gives the statement back with the custodian's witness answer.
-async fn check_logged(
+/// extends every log this custodian saw (DESIGN §4 step 4); once it is,
+/// `then` computes the answer. Both run on one blocking task: the check may
+/// append the log's new leaf hashes to disk, and `then` is CPU work (an
+/// HPKE seal, a signature share, a decryption share with its proof). Gives
+/// the statement back with the custodian's witness answer and `then`'s.
+///
+/// Everything the request can be refused for without the log is checked
+/// before: a refused request writes nothing.
+async fn when_logged<T: Send + 'static>(
     state: &Arc<State>,
     statement: RequestStatement,
     evidence: AuditEvidence,
-) -> Result<(RequestStatement, Witnessed), ApiError> {
+    then: impl FnOnce(&State, &RequestStatement) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(RequestStatement, Witnessed, T), ApiError> {
     let state = Arc::clone(state);
-    let (statement, witnessed) = tokio::task::spawn_blocking(move || {
-        let checked = state.ledger.check(
-            &statement,
-            &evidence,
-            vault::unix_now_ms(),
-            &state.id,
-            state.keys.attestation.expose_secret(),
-        );
-        (statement, checked)
+    tokio::task::spawn_blocking(move || {
+        let witnessed = state
+            .ledger
+            .check(
+                &statement,
+                &evidence,
+                vault::unix_now_ms(),
+                &state.id,
+                state.keys.attestation.expose_secret(),
+            )
+            .map_err(|refusal| ApiError::from(&refusal))?;
+        let answer = then(&state, &statement)?;
+        Ok((statement, witnessed, answer))
     })
     .await
-    .map_err(|_| ApiError::Internal("the audit check task failed".into()))?;
-    let witnessed = witnessed.map_err(|refusal| ApiError::from(&refusal))?;
-    Ok((statement, witnessed))
+    .map_err(|_| ApiError::Internal("the request task failed".into()))?
 }
 
 /// `POST /v1/release`: a `secret` key's shard plaintext sealed to the
@@ -452,25 +473,60 @@ async fn release(
         return Err(ApiError::bad_request("the request names no operation"));
     }
     let shard = requested_shard(&state, &statement)?;
-    let Some(plaintext) = shard.expose_secret() else {
+    if shard.expose_secret().is_none() {
         return Err(ApiError::wrong_kind(format!(
             "key {:?} version {} is a threshold key ({}): its share never leaves this custodian; ask for a partial result",
             statement.key_id,
             statement.version,
             shard.kind().as_str()
         )));
-    };
+    }
     check_expiry(&shard)?;
-    let (statement, witnessed) = check_logged(&state, statement, evidence).await?;
-    let request_id = statement.request_id.as_str();
+    let corrupt = state.hooks.corrupt_releases.load(Ordering::Relaxed);
+    let (statement, witnessed, (enc, sealed)) = {
+        let shard = Arc::clone(&shard);
+        when_logged(&state, statement, evidence, move |state, statement| {
+            seal_release(state, statement, &shard, corrupt)
+        })
+        .await?
+    };
+    tracing::debug!(
+        request_id = statement.request_id,
+        key_id = statement.key_id,
+        version = statement.version,
+        "released a share"
+    );
+    Ok(Json(ReleaseResponse {
+        custodian_id: state.id.clone(),
+        index: shard.index,
+        enc,
+        sealed,
+        witness_size: witnessed.size,
+        cosigned_head: witnessed.cosigned,
+    }))
+}
+
+/// Seals a `secret` key's `blinding ‖ share` to the request's ephemeral
+/// key, bound to the request (`symbolon_proto::release`).
+fn seal_release(
+    state: &State,
+    statement: &RequestStatement,
+    shard: &Held,
+    corrupt: bool,
+) -> Result<([u8; 32], Vec<u8>), ApiError> {
+    let Some(plaintext) = shard.expose_secret() else {
+        return Err(ApiError::Internal(
+            "a released shard holds no secret share".into(),
+        ));
+    };
     let context = ReleaseContext {
-        request_id,
+        request_id: &statement.request_id,
         key_id: &statement.key_id,
         version: statement.version,
         custodian_id: &state.id,
         index: shard.index,
     };
-    let sealed = if state.hooks.corrupt_releases.load(Ordering::Relaxed) {
+    let sealed = if corrupt {
         tracing::warn!(
             key_id = statement.key_id,
             version = statement.version,
@@ -499,31 +555,23 @@ async fn release(
             &mut rand::rng(),
         )
     };
-    let (enc, sealed) = sealed
-        .map_err(|e| ApiError::bad_request(format!("cannot seal to ephemeral_public: {e}")))?;
-    tracing::debug!(
-        request_id,
-        key_id = statement.key_id,
-        version = statement.version,
-        "released a share"
-    );
-    Ok(Json(ReleaseResponse {
-        custodian_id: state.id.clone(),
-        index: shard.index,
-        enc,
-        sealed,
-        witness_size: witnessed.size,
-        cosigned_head: witnessed.cosigned,
-    }))
+    sealed.map_err(|e| ApiError::bad_request(format!("cannot seal to ephemeral_public: {e}")))
 }
 
-/// A partial operation with its payload decoded as far as the digest check
-/// needs.
+/// A partial operation with its payload decoded and checked as far as
+/// possible without the log and the secret share.
 enum Work {
-    /// FROST round two over this package.
-    Sign(ed25519::SigningPackage),
-    /// TDH2 decryption share of this threshold ciphertext (still encoded).
-    Decrypt(Vec<u8>),
+    /// FROST round two over this package, with this custodian's commitment
+    /// in it.
+    Sign {
+        package: ed25519::SigningPackage,
+        commitments: ed25519::SigningCommitments,
+    },
+    /// A TDH2 decryption share of this ciphertext under this label.
+    Decrypt {
+        ciphertext: tdh2::Ciphertext,
+        label: Vec<u8>,
+    },
 }
 
 /// `POST /v1/partial`: a FROST signature share or a TDH2 decryption share
@@ -561,16 +609,42 @@ async fn partial(
         )));
     }
     check_expiry(&shard)?;
-    let work = match operation {
-        PartialOperation::Sign { package } => Work::Sign(
-            ed25519::SigningPackage::from_bytes(&package)
-                .map_err(|e| ApiError::bad_request(format!("malformed signing package: {e}")))?,
-        ),
-        PartialOperation::Decrypt { ciphertext } => Work::Decrypt(ciphertext),
-    };
-    let digest = match &work {
-        Work::Sign(package) => payload_digest(package.message()),
-        Work::Decrypt(ciphertext) => payload_digest(ciphertext),
+    let (work, digest) = match (operation, shard.threshold_share()) {
+        (PartialOperation::Sign { package }, Some(HeldShare::Ed25519 { share, group })) => {
+            let (package, commitments) = signing_work(share, group, &package)?;
+            let digest = payload_digest(package.message());
+            (
+                Work::Sign {
+                    package,
+                    commitments,
+                },
+                digest,
+            )
+        }
+        (PartialOperation::Decrypt { ciphertext }, Some(HeldShare::Ristretto255 { .. })) => {
+            let parsed = symbolon_proto::ciphertext::parse_threshold(&ciphertext).map_err(|e| {
+                ApiError::bad_request(format!("malformed threshold ciphertext: {e}"))
+            })?;
+            if parsed.header.version != statement.version {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "key-mismatch",
+                    "Ciphertext for another key version",
+                    format!(
+                        "the ciphertext was made for version {} but the request names version {}",
+                        parsed.header.version, statement.version
+                    ),
+                ));
+            }
+            (
+                Work::Decrypt {
+                    label: parsed.label.to_vec(),
+                    ciphertext: parsed.ciphertext,
+                },
+                payload_digest(&ciphertext),
+            )
+        }
+        _ => return Err(disagree()),
     };
     if digest != statement.payload_digest {
         return Err(ApiError::new(
@@ -586,20 +660,26 @@ async fn partial(
             ),
         ));
     }
-    let (statement, witnessed) = check_logged(&state, statement, evidence).await?;
     let corrupt = state.hooks.corrupt_releases.load(Ordering::Relaxed);
-    let partial = match (work, shard.threshold_share()) {
-        (Work::Sign(package), Some(HeldShare::Ed25519 { share, group })) => {
-            sign_share(&state, &statement, share, group, &package, corrupt)?
-        }
-        (Work::Decrypt(ciphertext), Some(HeldShare::Ristretto255 { share, .. })) => {
-            decryption_share(&statement, share, &ciphertext, corrupt)?
-        }
-        _ => {
-            return Err(ApiError::Internal(
-                "a shard's kind and share disagree".into(),
-            ));
-        }
+    let (statement, witnessed, partial) = {
+        let shard = Arc::clone(&shard);
+        when_logged(&state, statement, evidence, move |state, statement| match (
+            work,
+            shard.threshold_share(),
+        ) {
+            (
+                Work::Sign {
+                    package,
+                    commitments,
+                },
+                Some(HeldShare::Ed25519 { share, .. }),
+            ) => sign_share(state, statement, share, &package, &commitments, corrupt),
+            (Work::Decrypt { ciphertext, label }, Some(HeldShare::Ristretto255 { share, .. })) => {
+                decryption_share(statement, share, &ciphertext, &label, corrupt)
+            }
+            _ => Err(disagree()),
+        })
+        .await?
     };
     tracing::debug!(
         request_id = statement.request_id,
@@ -617,20 +697,28 @@ async fn partial(
     }))
 }
 
-/// FROST round two: takes the nonces this custodian published for its
-/// commitment in `package` (each signs once) and signs.
-fn sign_share(
-    state: &State,
-    statement: &RequestStatement,
+/// A shard whose kind (checked) and share disagree: our fault.
+fn disagree() -> ApiError {
+    ApiError::Internal("a shard's kind and share disagree".into())
+}
+
+fn unprocessable(kind: &str, title: &str, detail: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title, detail)
+}
+
+/// Decodes a signing package and checks it can be signed with `share`:
+/// it lists this custodian's commitment, at least the threshold of signers
+/// and only signers of the group. Checked before the log (nothing is
+/// written for a package that cannot sign) and before a nonce pair is
+/// spent.
+fn signing_work(
     share: &ed25519::KeyShare,
     group: &ed25519::GroupKey,
-    package: &ed25519::SigningPackage,
-    corrupt: bool,
-) -> Result<Vec<u8>, ApiError> {
+    package: &[u8],
+) -> Result<(ed25519::SigningPackage, ed25519::SigningCommitments), ApiError> {
+    let package = ed25519::SigningPackage::from_bytes(package)
+        .map_err(|e| ApiError::bad_request(format!("malformed signing package: {e}")))?;
     let index = share.index();
-    let unprocessable = |kind: &str, title: &str, detail: String| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title, detail)
-    };
     let Some(commitments) = package.commitment(index) else {
         return Err(unprocessable(
             "not-a-signer",
@@ -641,7 +729,6 @@ fn sign_share(
             ),
         ));
     };
-    // Checked before a nonce pair is spent on a package that cannot sign.
     let signers = package.participants();
     if signers.len() < usize::from(share.threshold()) {
         return Err(unprocessable(
@@ -664,17 +751,32 @@ fn sign_share(
             format!("the signing package lists signer {stranger}, who holds no share of this key"),
         ));
     }
+    Ok((package, commitments))
+}
+
+/// FROST round two: takes the nonces this custodian published for its
+/// `commitments` in `package` (each signs once) and signs.
+fn sign_share(
+    state: &State,
+    statement: &RequestStatement,
+    share: &ed25519::KeyShare,
+    package: &ed25519::SigningPackage,
+    commitments: &ed25519::SigningCommitments,
+    corrupt: bool,
+) -> Result<Vec<u8>, ApiError> {
     let nonces = state
         .nonces
-        .take(&statement.key_id, statement.version, &commitments)
+        .take(&statement.key_id, statement.version, commitments)
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
                 "nonce-unknown",
                 "Unknown or used nonce commitment",
                 format!(
-                    "the commitment for index {index} is not one this custodian published for key {:?} version {} and still holds: never published here, already used, or dropped (an unclean restart, or beyond the cap); ask for fresh nonces",
-                    statement.key_id, statement.version
+                    "the commitment for index {} is not one this custodian published for key {:?} version {} and still holds: never published here, already used, or dropped (an unclean restart, or beyond the cap); ask for fresh nonces",
+                    share.index(),
+                    statement.key_id,
+                    statement.version
                 ),
             )
         })?;
@@ -704,35 +806,20 @@ fn sign_share(
 fn decryption_share(
     statement: &RequestStatement,
     share: &tdh2::KeyShare,
-    ciphertext: &[u8],
+    ciphertext: &tdh2::Ciphertext,
+    label: &[u8],
     corrupt: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    let parsed = symbolon_proto::ciphertext::parse_threshold(ciphertext)
-        .map_err(|e| ApiError::bad_request(format!("malformed threshold ciphertext: {e}")))?;
-    if parsed.header.version != statement.version {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "key-mismatch",
-            "Ciphertext for another key version",
-            format!(
-                "the ciphertext was made for version {} but the request names version {}",
-                parsed.header.version, statement.version
-            ),
-        ));
-    }
-    let decryption_share =
-        tdh2::decrypt_share(share, &parsed.ciphertext, parsed.label, &mut rand::rng()).map_err(
-            |e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "bad-ciphertext-proof",
-                    "Ciphertext proof fails",
-                    format!(
-                        "refusing to decrypt: {e} (the ciphertext was altered, relabelled, or made for another key)"
-                    ),
-                )
-            },
-        )?;
+    let decryption_share = tdh2::decrypt_share(share, ciphertext, label, &mut rand::rng())
+        .map_err(|e| {
+            unprocessable(
+                "bad-ciphertext-proof",
+                "Ciphertext proof fails",
+                format!(
+                    "refusing to decrypt: {e} (the ciphertext was altered, relabelled, or made for another key)"
+                ),
+            )
+        })?;
     let mut bytes = decryption_share.to_bytes().to_vec();
     if corrupt {
         tracing::warn!(
@@ -816,7 +903,12 @@ async fn audit_sync(
     }
     let state = Arc::clone(&state);
     let witness_size = tokio::task::spawn_blocking(move || {
-        state.ledger.sync(&sync.head, sync.first_leaf, &sync.leaves)
+        state.ledger.sync(
+            &sync.head,
+            sync.first_leaf,
+            &sync.leaves,
+            vault::unix_now_ms(),
+        )
     })
     .await
     .map_err(|_| ApiError::Internal("the audit sync task failed".into()))?
@@ -902,16 +994,12 @@ impl From<DkgRefusal> for ApiError {
             DkgRefusal::BadRequest(detail) => {
                 return Self::bad_request(detail);
             }
-            DkgRefusal::WrongKind(kind) => (
-                unprocessable,
-                "wrong-kind",
-                "Wrong key kind for this operation",
-                format!(
+            DkgRefusal::WrongKind(kind) => {
+                return Self::wrong_kind(format!(
                     "a {} key cannot be generated by the custodians; only ed25519 and ristretto255 keys can",
                     kind.as_str()
-                ),
-                Vec::new(),
-            ),
+                ));
+            }
             DkgRefusal::NotAParticipant(detail) => (
                 unprocessable,
                 "not-a-participant",

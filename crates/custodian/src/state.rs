@@ -1,17 +1,18 @@
 //! What the HTTP handlers and the membership task share.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use symbolon_envelope::Recipient;
 
-use crate::Hooks;
 use crate::dkg::Sessions;
 use crate::keys::Keys;
 use crate::ledger::Ledger;
 use crate::nonces::NonceStore;
 use crate::vault::Vault;
+use crate::{Error, Hooks};
 
 /// One running custodian.
 #[derive(Debug)]
@@ -99,4 +100,44 @@ impl State {
     pub(crate) fn set_unregistered(&self) {
         self.registered.store(false, Ordering::Release);
     }
+
+    /// Deletes the shard of `key_id`/`version` — when `only` is given, only
+    /// if its stored bytes have that digest — then its FROST nonces, which
+    /// are useless without it; whether a shard was deleted. A shard kept
+    /// (not the one `only` names) keeps its nonces.
+    ///
+    /// Run it with [`to_completion`]: dropped half-way it would leave the
+    /// nonces of a deleted share.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] if a file cannot be deleted.
+    pub(crate) async fn delete_share(
+        &self,
+        key_id: &str,
+        version: u64,
+        only: Option<[u8; 32]>,
+    ) -> Result<bool, Error> {
+        let removed = self.vault.delete(key_id, version, only).await?;
+        if removed || only.is_none() {
+            self.nonces.drop_key(key_id, version).await?;
+        }
+        Ok(removed)
+    }
+}
+
+/// Runs `work` on a task of its own and waits for it. A request handler is
+/// dropped when its client gives up; a step that writes the vault, the
+/// nonces or a DKG session must not stop half-way then (a file without its
+/// entry in memory, a session left busy), so it runs here and completes
+/// regardless.
+///
+/// # Errors
+///
+/// [`Error::Task`] naming `task` if it panicked.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    task: &'static str,
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::spawn(work).await.map_err(|_| Error::Task { task })
 }

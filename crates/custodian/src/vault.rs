@@ -28,18 +28,19 @@
 //! (the group is consistent, the share lies on the dealer's Feldman
 //! commitment, index and threshold are the metadata's, and the group is
 //! the one `metadata.commitment` commits to) whose maker matches the
-//! signer: a dealer's package (version 1) signed by the coordinator, a DKG
-//! package (version 2) signed by this custodian itself.
+//! signer ([`scalar::Origin`]): a dealer's package (version 1) signed by the
+//! coordinator, a DKG package (version 2) signed by this custodian itself —
+//! the other way round is a bad share package.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use symbolon_envelope::{Envelope, Identity, Metadata, Recipient, Scheme};
+use symbolon_envelope::{Envelope, Identity, Metadata, Recipient};
 use symbolon_proto::api::KeyKind;
 use symbolon_proto::custodian::ShareDigest;
-use symbolon_proto::scalar::{self, HeldShare};
+use symbolon_proto::scalar::{self, HeldShare, Origin};
 use zeroize::Zeroizing;
 
 use crate::{Error, files};
@@ -54,13 +55,13 @@ const SHARD_EXTENSION: &str = "sym";
 pub(crate) enum Refusal {
     /// The bytes are not an envelope (or it does not decrypt).
     BadEnvelope(symbolon_envelope::Error),
-    /// Signed by a key other than the one this shard needs: the pinned
-    /// coordinator's, or (a DKG share package) this custodian's own.
+    /// Signed by neither the pinned coordinator nor (a threshold share
+    /// only) this custodian itself.
     WrongSigner {
         /// The signer named in the envelope.
         found: [u8; 32],
-        /// Whose key that is and whose it should be, as a fixed phrase
-        /// following "signed by <key>, ".
+        /// Why that key is refused, as a fixed phrase following "signed by
+        /// `key`, ".
         reason: &'static str,
     },
     /// The signature does not verify.
@@ -188,6 +189,18 @@ impl Held {
         }
     }
 
+    /// A threshold share this custodian derived itself (a DKG) and sealed
+    /// to itself as `bytes` under `metadata`: made from the values it
+    /// sealed, without opening the envelope again.
+    pub(crate) fn own(bytes: &[u8], metadata: Metadata, share: HeldShare) -> Held {
+        Held {
+            index: metadata.index,
+            metadata,
+            digest: *blake3::hash(bytes).as_bytes(),
+            opened: Opened::Threshold(Box::new(share)),
+        }
+    }
+
     fn share_digest(&self) -> ShareDigest {
         ShareDigest {
             key_id: self.metadata.key_id.clone(),
@@ -222,17 +235,20 @@ pub(crate) struct Expected<'a> {
 pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refusal> {
     let envelope = Envelope::decode(bytes).map_err(Refusal::BadEnvelope)?;
     let signer = envelope.signer();
-    let signed_by = if expected
+    // `None` for a scheme this custodian does not know: refused below (it
+    // fails closed rather than hold an unknown share as opaque bytes).
+    let kind = scalar::kind(envelope.metadata().scheme);
+    let origin = if expected
         .coordinator
         .is_some_and(|c| c.signing_key_bytes() == signer)
     {
-        Signer::Coordinator
+        Origin::Dealer
     } else if signer == expected.identity.recipient().signing_key_bytes()
-        && kind_of(envelope.metadata().scheme).is_some_and(|k| k != KeyKind::Secret)
+        && kind.is_some_and(|k| k != KeyKind::Secret)
     {
         // Only a threshold share can come from this custodian itself (the
-        // DKG's output); what it is made of is checked below.
-        Signer::Itself
+        // DKG's output); `open_package` checks that it is a DKG package.
+        Origin::Dkg
     } else {
         return Err(Refusal::WrongSigner {
             found: signer,
@@ -278,7 +294,7 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
     {
         return Err(Refusal::Expired { expires_at, now });
     }
-    let kind = kind_of(metadata.scheme).ok_or(Refusal::BadEnvelope(
+    let kind = kind.ok_or(Refusal::BadEnvelope(
         symbolon_envelope::Error::UnknownScheme {
             code: metadata.scheme.code(),
         },
@@ -296,32 +312,17 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
     let opened = if kind == KeyKind::Secret {
         Opened::Secret(plaintext)
     } else {
+        // `origin` makes `open_package` refuse a package of the other
+        // maker: a DKG's (version 2) signed by the coordinator, or a
+        // dealer's (version 1) signed by this custodian itself.
         let expected = scalar::Expected {
             kind,
             index: metadata.index,
             threshold: metadata.threshold,
             commitment: &metadata.commitment,
+            origin,
         };
         let held = scalar::open_package(&plaintext, &expected).map_err(Refusal::BadSharePackage)?;
-        // `open_package` accepts both package versions; who made the
-        // package must be who signed it. Its version is the 5th byte, after
-        // the magic `SYSK` (the package opened, so the layout holds).
-        match (plaintext.get(4), signed_by) {
-            (Some(&PACKAGE_FROM_DEALER), Signer::Coordinator)
-            | (Some(&PACKAGE_FROM_DKG), Signer::Itself) => {}
-            (_, Signer::Itself) => {
-                return Err(Refusal::WrongSigner {
-                    found: signer,
-                    reason: "this custodian's own key, but only a DKG share package (version 2) may be signed by it; a dealer's must be signed by the pinned coordinator",
-                });
-            }
-            (_, Signer::Coordinator) => {
-                return Err(Refusal::WrongSigner {
-                    found: signer,
-                    reason: "the coordinator's key, but a DKG share package (version 2) must be signed by this custodian itself",
-                });
-            }
-        }
         // `plaintext` (the package) is wiped when it drops here.
         Opened::Threshold(Box::new(held))
     };
@@ -331,32 +332,6 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
         digest: *blake3::hash(bytes).as_bytes(),
         opened,
     })
-}
-
-/// Who signed an accepted shard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Signer {
-    /// The pinned coordinator (every dealt shard).
-    Coordinator,
-    /// This custodian (a threshold share it derived in a DKG).
-    Itself,
-}
-
-/// The version byte of a dealer's share package (`scalar::encode_package`).
-const PACKAGE_FROM_DEALER: u8 = 1;
-/// The version byte of a DKG share package (`scalar::encode_dkg_package`).
-const PACKAGE_FROM_DKG: u8 = 2;
-
-/// The key kind whose shares an envelope scheme carries; `None` for a
-/// scheme this custodian does not know (refused: it fails closed rather
-/// than hold an unknown share as opaque bytes).
-fn kind_of(scheme: Scheme) -> Option<KeyKind> {
-    match scheme {
-        Scheme::ShamirGf256 | Scheme::Ssms => Some(KeyKind::Secret),
-        Scheme::FrostEd25519 => Some(KeyKind::Ed25519),
-        Scheme::FeldmanRistretto255 => Some(KeyKind::Ristretto255),
-        _ => None,
-    }
 }
 
 /// Now, Unix seconds.
@@ -423,7 +398,7 @@ impl Vault {
         let dir = data_dir.join(SHARES_DIR);
         files::create_private_dir(&dir)?;
         let mut held = BTreeMap::new();
-        for key_entry in read_dir(&dir)? {
+        for key_entry in files::read_dir(&dir)? {
             let key_dir = key_entry.path();
             let Some(key_id) = visible_name(&key_entry) else {
                 continue;
@@ -436,12 +411,12 @@ impl Vault {
                 tracing::warn!(path = %key_dir.display(), reason = %e, "skipping: not a key directory");
                 continue;
             }
-            for entry in read_dir(&key_dir)? {
+            for entry in files::read_dir(&key_dir)? {
                 let path = entry.path();
                 let Some(name) = visible_name(&entry) else {
                     continue;
                 };
-                let Some(version) = parse_shard_name(&name) else {
+                let Some(version) = files::parse_numbered(&name, SHARD_EXTENSION) else {
                     tracing::warn!(path = %path.display(), "skipping: not named <version>.sym");
                     continue;
                 };
@@ -512,8 +487,27 @@ impl Vault {
             .collect()
     }
 
+    /// Holds `shard` in memory only (unit tests of what builds on the
+    /// vault).
+    #[cfg(test)]
+    pub(crate) fn hold(&self, shard: Held) -> Arc<Held> {
+        let shard = Arc::new(shard);
+        self.held
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                (shard.metadata.key_id.clone(), shard.metadata.epoch),
+                Arc::clone(&shard),
+            );
+        shard
+    }
+
     /// Stores a verified shard (`bytes` are its envelope as received):
     /// idempotent for identical bytes, refused for different ones.
+    ///
+    /// Not cancellation-safe: dropped between the write and the update of
+    /// memory, it leaves a file the map does not hold. Callers run it on a
+    /// task of its own (`crate::state::to_completion`).
     pub(crate) async fn store(
         &self,
         key_id: &str,
@@ -552,32 +546,21 @@ impl Vault {
         Ok(Stored::New(shard))
     }
 
-    /// Deletes the shard for `key_id`/`version` (file and memory); `false`
-    /// if none was held.
-    pub(crate) async fn delete(&self, key_id: &str, version: u64) -> Result<bool, Error> {
-        self.delete_if(key_id, version, None).await
-    }
-
-    /// Deletes the shard for `key_id`/`version` only if it is the one whose
-    /// stored bytes have BLAKE3 `digest` (a share a failed DKG stored, not
-    /// one stored since); `false` if that shard is not held.
-    pub(crate) async fn delete_matching(
+    /// Deletes the shard for `key_id`/`version` (file and memory) — when
+    /// `only` is given, only if it is the one whose stored bytes have that
+    /// BLAKE3 digest (a share a failed DKG stored, not one stored since);
+    /// `false` if no such shard was held.
+    ///
+    /// Not cancellation-safe either (the file goes before the memory): run
+    /// it on a task of its own.
+    pub(crate) async fn delete(
         &self,
         key_id: &str,
         version: u64,
-        digest: [u8; 32],
-    ) -> Result<bool, Error> {
-        self.delete_if(key_id, version, Some(digest)).await
-    }
-
-    async fn delete_if(
-        &self,
-        key_id: &str,
-        version: u64,
-        digest: Option<[u8; 32]>,
+        only: Option<[u8; 32]>,
     ) -> Result<bool, Error> {
         let _writer = self.writer.lock().await;
-        if let Some(digest) = digest
+        if let Some(digest) = only
             && self
                 .get(key_id, version)
                 .is_none_or(|held| held.digest != digest)
@@ -610,22 +593,6 @@ fn shard_path(dir: &Path, key_id: &str, version: u64) -> PathBuf {
         .join(format!("{version}.{SHARD_EXTENSION}"))
 }
 
-/// `<version>.sym` with a canonical decimal version → the version.
-fn parse_shard_name(name: &str) -> Option<u64> {
-    let stem = name.strip_suffix(".sym")?;
-    let version = stem.parse::<u64>().ok()?;
-    (version.to_string() == stem).then_some(version)
-}
-
-fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>, Error> {
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(Error::read(dir))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::read(dir))?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    Ok(entries)
-}
-
 /// The entry's name, unless it is hidden (temporary files start with a dot)
 /// or not UTF-8 (logged).
 fn visible_name(entry: &std::fs::DirEntry) -> Option<String> {
@@ -643,26 +610,12 @@ fn visible_name(entry: &std::fs::DirEntry) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Every scheme maps to a key kind, so no shard is ever held as opaque
+    /// bytes of an unknown kind.
     #[test]
     fn every_scheme_has_a_kind() {
-        assert_eq!(kind_of(Scheme::ShamirGf256), Some(KeyKind::Secret));
-        assert_eq!(kind_of(Scheme::Ssms), Some(KeyKind::Secret));
-        assert_eq!(kind_of(Scheme::FrostEd25519), Some(KeyKind::Ed25519));
-        assert_eq!(
-            kind_of(Scheme::FeldmanRistretto255),
-            Some(KeyKind::Ristretto255)
-        );
-        for scheme in Scheme::ALL {
-            assert!(kind_of(scheme).is_some(), "{scheme:?}");
-        }
-    }
-
-    #[test]
-    fn shard_names() {
-        assert_eq!(parse_shard_name("1.sym"), Some(1));
-        assert_eq!(parse_shard_name("18446744073709551615.sym"), Some(u64::MAX));
-        for bad in ["01.sym", "1.sy", "x.sym", ".sym", "1.sym.tmp", "-1.sym"] {
-            assert_eq!(parse_shard_name(bad), None, "{bad}");
+        for scheme in symbolon_envelope::Scheme::ALL {
+            assert!(scalar::kind(scheme).is_some(), "{scheme:?}");
         }
     }
 }

@@ -149,7 +149,7 @@ pub struct DkgDone {
 }
 
 /// The digest every round-2 envelope commits to: SHA-256 over a domain
-/// tag, the key id, version, kind and threshold, every participant (index,
+/// tag, the key id, version, kind, threshold and label, every participant (index,
 /// custodian id, recipient) in index order, and every round-1 package in
 /// index order (length-prefixed). A custodian shown another participant
 /// list or another round-1 set than its peers therefore refuses their
@@ -162,6 +162,7 @@ pub fn round1_digest(start: &DkgStart, round1: &[DkgPackage]) -> [u8; 32] {
     fields.extend_from_slice(&start.version.to_be_bytes());
     crate::encoding::put_str(&mut fields, start.kind.as_str());
     fields.extend_from_slice(&start.threshold.to_be_bytes());
+    crate::encoding::put_str(&mut fields, &start.label);
     let mut participants: Vec<&DkgParticipant> = start.participants.iter().collect();
     participants.sort_by_key(|p| p.index);
     fields.extend_from_slice(
@@ -228,6 +229,9 @@ mod tests {
         assert_ne!(round1_digest(&other, &set), base);
         let mut other = start();
         other.kind = KeyKind::Ristretto255;
+        assert_ne!(round1_digest(&other, &set), base);
+        let mut other = start();
+        other.label.push('!');
         assert_ne!(round1_digest(&other, &set), base);
         let mut other = start();
         other.participants.push(DkgParticipant {

@@ -34,6 +34,7 @@
 //! for it; and the group is the one the signed metadata commits to.
 
 use sha2::{Digest as _, Sha256};
+use symbolon_envelope::Scheme;
 use symbolon_threshold::{ed25519, tdh2};
 use zeroize::Zeroizing;
 
@@ -143,6 +144,46 @@ impl HeldShare {
     }
 }
 
+/// Who made a share package: the coordinator as trusted dealer (it signs
+/// the envelope) or the custodian itself from the DKG's output (it signs
+/// its own envelope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Package version 1, in an envelope signed by the coordinator.
+    Dealer,
+    /// Package version 2, in an envelope the custodian signed itself.
+    Dkg,
+}
+
+impl Origin {
+    fn version(self) -> u8 {
+        match self {
+            Self::Dealer => VERSION,
+            Self::Dkg => VERSION_DKG,
+        }
+    }
+}
+
+/// The envelope scheme a share of a `kind` key travels under (`None` for
+/// `secret`, which is shared byte-wise, `ShamirGf256` or `Ssms`).
+pub fn scheme(kind: KeyKind) -> Option<Scheme> {
+    match kind {
+        KeyKind::Secret => None,
+        KeyKind::Ed25519 => Some(Scheme::FrostEd25519),
+        KeyKind::Ristretto255 => Some(Scheme::FeldmanRistretto255),
+    }
+}
+
+/// The key kind whose shares travel under `scheme`.
+pub fn kind(scheme: Scheme) -> Option<KeyKind> {
+    match scheme {
+        Scheme::ShamirGf256 | Scheme::Ssms => Some(KeyKind::Secret),
+        Scheme::FrostEd25519 => Some(KeyKind::Ed25519),
+        Scheme::FeldmanRistretto255 => Some(KeyKind::Ristretto255),
+        _ => None,
+    }
+}
+
 /// What the signed metadata says the package must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expected<'a> {
@@ -154,6 +195,8 @@ pub struct Expected<'a> {
     pub threshold: u16,
     /// The metadata's commitment.
     pub commitment: &'a [u8; 32],
+    /// Who must have made it (by who signed its envelope).
+    pub origin: Origin,
 }
 
 /// Decodes and checks a share package (see the module docs for every
@@ -174,6 +217,16 @@ pub fn open_package(payload: &[u8], expected: &Expected<'_>) -> Result<HeldShare
     let (&version, rest) = rest.split_first().ok_or(bad("truncated"))?;
     if version != VERSION && version != VERSION_DKG {
         return Err(bad("unsupported version"));
+    }
+    if version != expected.origin.version() {
+        return Err(bad(match expected.origin {
+            Origin::Dealer => {
+                "a DKG share package (version 2) signed by the coordinator: only the custodian itself stores those"
+            }
+            Origin::Dkg => {
+                "a dealer's share package (version 1) signed by the custodian itself: only the coordinator deals those"
+            }
+        }));
     }
     let (len, rest) = rest.split_first_chunk::<4>().ok_or(bad("truncated"))?;
     let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| bad("truncated"))?;
@@ -241,6 +294,7 @@ mod tests {
             index,
             threshold: 2,
             commitment: &commitment,
+            origin: Origin::Dealer,
         };
         let held = open_package(&packages[1], &expected(2)).unwrap();
         assert_eq!(held.index(), 2);
@@ -285,14 +339,44 @@ mod tests {
             index: 3,
             threshold: 2,
             commitment: &commitment,
+            origin: Origin::Dkg,
         };
-        let held = open_package(&encode_dkg_package(&group, &share.to_bytes()), &expected).unwrap();
+        let dkg = encode_dkg_package(&group, &share.to_bytes());
+        let held = open_package(&dkg, &expected).unwrap();
         assert_eq!(held.index(), 3);
         // A key share is not a dealt share, and the reverse.
-        assert!(open_package(&encode_package(&group, &share.to_bytes()), &expected).is_err());
         assert!(
             open_package(&encode_dkg_package(&group, &dealt[2].to_bytes()), &expected).is_err()
         );
+        // Each origin only with its own package version.
+        let dealt_package = encode_package(&group, &dealt[2].to_bytes());
+        assert_eq!(
+            open_package(&dealt_package, &expected).unwrap_err(),
+            Error::BadSharePackage {
+                reason: "a dealer's share package (version 1) signed by the custodian itself: only the coordinator deals those"
+            }
+        );
+        let as_dealer = Expected {
+            origin: Origin::Dealer,
+            ..expected
+        };
+        open_package(&dealt_package, &as_dealer).unwrap();
+        assert_eq!(
+            open_package(&dkg, &as_dealer).unwrap_err(),
+            Error::BadSharePackage {
+                reason: "a DKG share package (version 2) signed by the coordinator: only the custodian itself stores those"
+            }
+        );
+    }
+
+    #[test]
+    fn schemes_and_kinds_map_both_ways() {
+        for kind in [KeyKind::Ed25519, KeyKind::Ristretto255] {
+            assert_eq!(scheme(kind).and_then(self::kind), Some(kind));
+        }
+        assert_eq!(scheme(KeyKind::Secret), None);
+        assert_eq!(kind(Scheme::ShamirGf256), Some(KeyKind::Secret));
+        assert_eq!(kind(Scheme::Ssms), Some(KeyKind::Secret));
     }
 
     #[test]
@@ -309,6 +393,7 @@ mod tests {
                 index: 1,
                 threshold: 2,
                 commitment: &commitment,
+                origin: Origin::Dealer,
             },
         )
         .unwrap_err();
@@ -329,6 +414,7 @@ mod tests {
             index: 4,
             threshold: 3,
             commitment: &commitment,
+            origin: Origin::Dealer,
         };
         let package = encode_package(&group, shares[3].to_bytes().as_slice());
         let held = open_package(&package, &expected).unwrap();

@@ -531,12 +531,13 @@ fn deal(
     n: u16,
     import: Option<&symbolon_proto::SecretData>,
 ) -> Result<Dealt, ApiError> {
-    let threshold_dealt = |group: Vec<u8>, shares: Vec<Zeroizing<Vec<u8>>>, scheme| Dealt {
+    let threshold_dealt = |group: Vec<u8>, shares: Vec<Zeroizing<Vec<u8>>>| Dealt {
         payloads: (1..=n)
             .zip(shares)
             .map(|(index, share)| (index, scalar::encode_package(&group, &share)))
             .collect(),
-        scheme,
+        // Only called for the threshold kinds, which all have a scheme.
+        scheme: scalar::scheme(kind).unwrap_or(Scheme::FeldmanRistretto255),
         commitment: scalar::group_commitment(kind, &group),
         public: Some(group),
     };
@@ -573,7 +574,7 @@ fn deal(
             let (group, shares) =
                 ed25519::deal(t, n, &mut rand::rng()).map_err(ApiError::internal)?;
             let shares = shares.iter().map(|s| s.to_bytes()).collect();
-            threshold_dealt(group.to_bytes(), shares, Scheme::FrostEd25519)
+            threshold_dealt(group.to_bytes(), shares)
         }
         KeyKind::Ristretto255 => {
             let (group, shares) = tdh2::deal(t, n, &mut rand::rng()).map_err(ApiError::internal)?;
@@ -581,7 +582,7 @@ fn deal(
                 .iter()
                 .map(|s| Zeroizing::new(s.to_bytes().to_vec()))
                 .collect();
-            threshold_dealt(group.to_bytes(), shares, Scheme::FeldmanRistretto255)
+            threshold_dealt(group.to_bytes(), shares)
         }
     })
 }
