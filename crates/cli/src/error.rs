@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use symbolon_envelope::Error as EnvelopeError;
 use symbolon_sharing::Error as SharingError;
 
+use crate::file::Limit;
+
 /// Everything a `symbolon` command can fail with.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
@@ -16,6 +18,18 @@ pub(crate) enum CliError {
     },
     #[error("standard input: cannot read: {0}")]
     ReadStdin(std::io::Error),
+    #[error(
+        "{what} is {} bytes; at most {} are allowed: {}",
+        len.map_or_else(|| format!("more than {}", limit.max), |n| n.to_string()),
+        limit.max,
+        limit.why
+    )]
+    TooLarge {
+        what: &'static str,
+        /// Its size, if known (else it grew past the limit while read).
+        len: Option<usize>,
+        limit: Limit,
+    },
     #[error("{}: cannot write: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -71,4 +85,17 @@ pub(crate) enum CliError {
     Clock,
     #[error(transparent)]
     Transport(Box<symbolon_transport::Error>),
+}
+
+/// File errors keep the CLI's wording (`Exists` suggests `--force`); the
+/// rest are shown as the transport words them.
+impl From<symbolon_transport::Error> for CliError {
+    fn from(e: symbolon_transport::Error) -> Self {
+        match e {
+            symbolon_transport::Error::Write { path, source } => CliError::Write { path, source },
+            symbolon_transport::Error::Read { path, source } => CliError::Read { path, source },
+            symbolon_transport::Error::Exists { path } => CliError::Exists { path },
+            other => CliError::Transport(Box::new(other)),
+        }
+    }
 }

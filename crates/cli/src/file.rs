@@ -1,14 +1,19 @@
-//! Reading inputs and writing secret-bearing files safely.
+//! Reading inputs and writing files safely.
 //!
-//! Files are written with `symbolon-transport`'s [`StagedFile`]: mode 0600,
-//! a temporary file, fsync, then renamed into place, so a crash never
-//! leaves a half-written share or secret behind; several files (a split's
-//! shards) are committed together in two phases.
+//! Files are written with `symbolon-transport`'s [`StagedFile`]: a
+//! temporary file, fsync, then renamed into place, so a crash never leaves a
+//! half-written share, secret or signature behind; several files (a split's
+//! shards) are committed together in two phases. Private files are mode
+//! 0600, public ones (signatures, proofs) 0644.
 //!
 //! Secrets pass through no buffer that is freed unwiped: inputs are read
-//! into [`Zeroizing`] buffers that grow by copy-and-wipe, and standard input
-//! and output are used unbuffered (the standard library's own buffers for
-//! them are never wiped).
+//! into a [`WipingBuffer`], which grows by copy-and-wipe, and standard input
+//! and output are used unbuffered for them (the standard library's own
+//! buffers for them are never wiped).
+//!
+//! Inputs the cluster commands send are read within a [`Limit`], refused
+//! before reading if their size is known (a file), else as soon as they
+//! exceed it.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -21,28 +26,24 @@ use zeroize::Zeroizing;
 
 use crate::error::CliError;
 
-/// File errors keep the CLI's wording (`Exists` suggests `--force`); the
-/// rest are shown as the transport words them.
-impl From<symbolon_transport::Error> for CliError {
-    fn from(e: symbolon_transport::Error) -> Self {
-        match e {
-            symbolon_transport::Error::Write { path, source } => CliError::Write { path, source },
-            symbolon_transport::Error::Read { path, source } => CliError::Read { path, source },
-            symbolon_transport::Error::Exists { path } => CliError::Exists { path },
-            other => CliError::Transport(Box::new(other)),
-        }
-    }
+/// A size limit, and why it is there (for the error that names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limit {
+    /// The most bytes allowed.
+    pub(crate) max: usize,
+    /// Why, in a few words the error message ends with.
+    pub(crate) why: &'static str,
 }
+
+/// No limit: what the offline commands read (the user's own files).
+const UNLIMITED: Limit = Limit {
+    max: usize::MAX,
+    why: "",
+};
 
 /// Reads a whole file; the buffer is wiped when dropped.
 pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let err = |source| CliError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = File::open(path).map_err(err)?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    read_to_end(&mut f, usize::try_from(len).unwrap_or(0)).map_err(err)
+    read_limited(Some(path), UNLIMITED, "the input")
 }
 
 /// Reads standard input to the end; the buffer is wiped when dropped.
@@ -50,11 +51,99 @@ pub(crate) fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, CliError> {
 /// Reads a duplicate of file descriptor 0 directly: going through
 /// `io::stdin()` would leave the last bytes in its process-wide buffer.
 pub(crate) fn read_stdin() -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let fd = io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(CliError::ReadStdin)?;
-    read_to_end(&mut File::from(fd), 0).map_err(CliError::ReadStdin)
+    read_limited(None, UNLIMITED, "the input")
+}
+
+/// Reads `input` (standard input if `None`) whole into a buffer wiped when
+/// dropped, refusing more than `limit`: a file whose size is known before
+/// anything is read, other input as soon as it exceeds the limit.
+///
+/// # Errors
+///
+/// [`CliError::TooLarge`] naming `what` and the limit, [`CliError::Read`]
+/// or [`CliError::ReadStdin`].
+pub(crate) fn read_limited(
+    input: Option<&Path>,
+    limit: Limit,
+    what: &'static str,
+) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    read_limited_by(input, what, 0, |_| limit)
+}
+
+/// The most bytes [`read_limited_by`] looks at to choose a limit.
+pub(crate) const MAX_PEEK: usize = 16;
+
+/// As [`read_limited`], with the limit chosen by `choose` from the first
+/// `peek` bytes of the input (fewer if it is shorter; at most
+/// [`MAX_PEEK`]): e.g. a ciphertext's magic says where it goes, and so
+/// what it may weigh. The chosen limit is the only one checked.
+///
+/// # Errors
+///
+/// As [`read_limited`].
+pub(crate) fn read_limited_by(
+    input: Option<&Path>,
+    what: &'static str,
+    peek: usize,
+    choose: impl FnOnce(&[u8]) -> Limit,
+) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    let (mut reader, len) = match input {
+        Some(path) => {
+            let file = File::open(path).map_err(|source| CliError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let len = file
+                .metadata()
+                .ok()
+                .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+            (file, len)
+        }
+        None => {
+            let fd = io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(CliError::ReadStdin)?;
+            (File::from(fd), None)
+        }
+    };
+    let read_error = |source| match input {
+        Some(path) => CliError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        None => CliError::ReadStdin(source),
+    };
+    // The first bytes, read before the limit is known.
+    let mut head = Zeroizing::new([0u8; MAX_PEEK]);
+    let want = head.get_mut(..peek.min(MAX_PEEK)).unwrap_or_default();
+    let mut got = 0;
+    while let Some(spare) = want.get_mut(got..)
+        && !spare.is_empty()
+    {
+        match read_some(&mut reader, spare).map_err(read_error)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let peeked = want.get(..got).unwrap_or_default();
+    let limit = choose(peeked);
+    let too_large = |len| CliError::TooLarge { what, len, limit };
+    if let Some(len) = len
+        && len > limit.max
+    {
+        return Err(too_large(Some(len)));
+    }
+    let mut buf = WipingBuffer::new(len.unwrap_or(0).max(got), limit.max);
+    let gathered = buf
+        .push(peeked)
+        .map_err(|Overflow| Gather::Overflow)
+        .and_then(|()| buf.read_to_end(&mut reader));
+    match gathered {
+        Ok(()) => Ok(buf.into_bytes()),
+        Err(Gather::Overflow) => Err(too_large(None)),
+        Err(Gather::Io(e)) => Err(read_error(e)),
+    }
 }
 
 /// Writes `bytes` (a secret) to standard output, unbuffered: through a
@@ -72,62 +161,162 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         .map_err(CliError::WriteStdout)
 }
 
+/// Writes secret output (a plaintext) to `out`, replacing it atomically
+/// with mode 0600, or else to standard output with [`write_stdout`].
+///
+/// # Errors
+///
+/// [`CliError::Write`] or [`CliError::WriteStdout`].
+pub(crate) fn write_secret(out: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    match out {
+        Some(path) => write_private(path, &[bytes]),
+        None => write_stdout(bytes),
+    }
+}
+
+/// Writes public output (a signature, a public key, a proof) to `out`,
+/// replacing it atomically with mode 0644, or else to standard output.
+///
+/// # Errors
+///
+/// [`CliError::Write`] or [`CliError::WriteStdout`].
+pub(crate) fn write_public(out: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    match out {
+        Some(path) => Ok(symbolon_transport::write_atomically(
+            path,
+            bytes,
+            0o644,
+            Existing::Replace,
+        )?),
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(bytes)
+                .and_then(|()| stdout.flush())
+                .map_err(CliError::WriteStdout)
+        }
+    }
+}
+
 /// The first buffer's size when the input's size is unknown.
 const FIRST_BUFFER: usize = 64 * 1024;
 
-/// Bytes read to find out whether a buffer of the expected size was enough.
+/// Bytes read to find out whether a full buffer holds the whole input.
 const PROBE: usize = 64;
 
-/// Reads `r` to the end into a buffer that is wiped when dropped, leaving
-/// no unwiped copy behind: when the buffer is full, its bytes move to one
-/// twice as large and the old one is wiped as it drops (`Vec`'s own growth
-/// would free it as it is). `expected` is the input's size if known (0
-/// otherwise): then one buffer of exactly that size is enough, and a small
-/// probe read confirms the end.
+/// A byte buffer that is wiped when dropped and leaves no unwiped copy
+/// behind as it grows: when it is full, its bytes move to one twice as
+/// large and the old one is wiped as it drops (`Vec`'s own growth would
+/// free it as it is). It refuses to grow beyond a limit.
 ///
-/// Each buffer is zeroed once when allocated (for large sizes the
-/// allocator hands out zeroed pages anyway); growth copies are amortised,
-/// as with `Vec`.
-fn read_to_end(r: &mut impl Read, expected: usize) -> io::Result<Zeroizing<Vec<u8>>> {
-    let first = if expected > 0 { expected } else { FIRST_BUFFER };
-    let mut buf = Zeroizing::new(vec![0u8; first]);
-    // `buf` is all initialised; its first `filled` bytes hold input.
-    let mut filled = 0;
-    loop {
-        let n = match buf.get_mut(filled..) {
-            Some(spare) if !spare.is_empty() => read_some(r, spare)?,
-            _ => {
-                // Full. Anything left?
-                let mut probe = Zeroizing::new([0u8; PROBE]);
-                let n = read_some(r, &mut probe[..])?;
-                if n == 0 {
-                    break;
-                }
-                let size = buf.len().saturating_mul(2).max(FIRST_BUFFER);
-                let mut bigger = Zeroizing::new(vec![0u8; size]);
-                let Some((new, rest)) = bigger.split_at_mut_checked(filled) else {
-                    return Err(io::Error::other("input buffer arithmetic"));
-                };
-                let (Some(old), Some(tail), Some(new_tail)) =
-                    (buf.get(..filled), probe.get(..n), rest.get_mut(..n))
-                else {
-                    return Err(io::Error::other("input buffer arithmetic"));
-                };
-                new.copy_from_slice(old);
-                new_tail.copy_from_slice(tail);
-                // The old buffer is wiped as it drops.
-                buf = bigger;
-                n
-            }
-        };
-        if n == 0 {
-            break;
+/// The buffer is always initialised (zeroed once when allocated; for large
+/// sizes the allocator hands out zeroed pages anyway) and its first
+/// `filled` bytes hold data; growth copies are amortised, as with `Vec`.
+pub(crate) struct WipingBuffer {
+    bytes: Zeroizing<Vec<u8>>,
+    filled: usize,
+    limit: usize,
+}
+
+/// More bytes than a [`WipingBuffer`]'s limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Overflow;
+
+/// Why [`WipingBuffer::read_to_end`] stopped short.
+#[derive(Debug)]
+enum Gather {
+    Io(io::Error),
+    Overflow,
+}
+
+impl WipingBuffer {
+    /// An empty buffer with room for `capacity` bytes (at most `limit`),
+    /// refusing more than `limit` bytes in all.
+    pub(crate) fn new(capacity: usize, limit: usize) -> WipingBuffer {
+        WipingBuffer {
+            bytes: Zeroizing::new(vec![0u8; capacity.min(limit)]),
+            filled: 0,
+            limit,
         }
-        filled += n;
     }
-    // Shrinking only moves the length; the tail is wiped with the rest on drop.
-    buf.truncate(filled);
-    Ok(buf)
+
+    /// Appends `chunk`, growing by copy-and-wipe if needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Overflow`] (and nothing appended) if the buffer would hold more
+    /// than its limit.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), Overflow> {
+        let end = self
+            .filled
+            .checked_add(chunk.len())
+            .filter(|&end| end <= self.limit)
+            .ok_or(Overflow)?;
+        if end > self.bytes.len() {
+            self.grow(end);
+        }
+        // `grow` made room: `end` is within the buffer.
+        let room = self.bytes.get_mut(self.filled..end).ok_or(Overflow)?;
+        room.copy_from_slice(chunk);
+        self.filled = end;
+        Ok(())
+    }
+
+    /// Moves the bytes to a buffer of at least `needed` bytes (twice the
+    /// size, at least [`FIRST_BUFFER`], at most the limit); the old one is
+    /// wiped as it drops.
+    fn grow(&mut self, needed: usize) {
+        let size = self
+            .bytes
+            .len()
+            .saturating_mul(2)
+            .max(FIRST_BUFFER)
+            .min(self.limit)
+            .max(needed);
+        let mut bigger = Zeroizing::new(vec![0u8; size]);
+        if let (Some(to), Some(from)) =
+            (bigger.get_mut(..self.filled), self.bytes.get(..self.filled))
+        {
+            to.copy_from_slice(from);
+        }
+        self.bytes = bigger;
+    }
+
+    /// Reads `r` to the end into the buffer. When the buffer is full, a
+    /// small probe read tells whether more is coming before it grows, so
+    /// an input of the size the buffer was made for needs no growth.
+    fn read_to_end(&mut self, r: &mut impl Read) -> Result<(), Gather> {
+        loop {
+            let n = match self.bytes.get_mut(self.filled..) {
+                Some(spare) if !spare.is_empty() => {
+                    let n = read_some(r, spare).map_err(Gather::Io)?;
+                    self.filled += n;
+                    n
+                }
+                _ => {
+                    let mut probe = Zeroizing::new([0u8; PROBE]);
+                    let n = read_some(r, &mut probe[..]).map_err(Gather::Io)?;
+                    let read = probe.get(..n).unwrap_or_default();
+                    self.push(read).map_err(|Overflow| Gather::Overflow)?;
+                    n
+                }
+            };
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The bytes gathered, in a buffer wiped when dropped.
+    pub(crate) fn into_bytes(self) -> Zeroizing<Vec<u8>> {
+        let WipingBuffer {
+            mut bytes, filled, ..
+        } = self;
+        // Shrinking only moves the length; the tail is wiped with the rest
+        // on drop.
+        bytes.truncate(filled);
+        bytes
+    }
 }
 
 /// One `read`, retried if interrupted.
@@ -260,6 +449,20 @@ mod tests {
         }
     }
 
+    fn trickle(data: &[u8], step: usize) -> Trickle<'_> {
+        Trickle {
+            data,
+            step,
+            calls: 0,
+        }
+    }
+
+    fn gather(r: &mut impl Read, expected: usize, limit: usize) -> Result<Vec<u8>, Gather> {
+        let mut buf = WipingBuffer::new(expected, limit);
+        buf.read_to_end(r)?;
+        Ok(buf.into_bytes().to_vec())
+    }
+
     #[test]
     fn read_to_end_grows_by_copy_and_returns_every_byte() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -276,22 +479,197 @@ mod tests {
                 if step == 61 && len > 1000 {
                     continue;
                 }
-                let mut r = Trickle {
-                    data: &data[..len],
-                    step,
-                    calls: 0,
-                };
-                let out = read_to_end(&mut r, expected).unwrap();
+                let out = gather(&mut trickle(&data[..len], step), expected, usize::MAX).unwrap();
                 assert_eq!(&out[..], &data[..len], "len {len} expected {expected}");
             }
         }
         // An exact guess needs no growth: the buffer keeps its size.
-        let mut r = Trickle {
-            data: &data,
-            step: 1 << 20,
-            calls: 0,
-        };
-        let out = read_to_end(&mut r, data.len()).unwrap();
+        let mut buf = WipingBuffer::new(data.len(), usize::MAX);
+        buf.read_to_end(&mut trickle(&data, 1 << 20)).unwrap();
+        let out = buf.into_bytes();
+        assert_eq!(&out[..], &data[..]);
         assert_eq!(out.capacity(), data.len());
+    }
+
+    #[test]
+    fn buffers_take_exactly_their_limit_and_not_a_byte_more() {
+        let data = vec![0xa5u8; 70_000];
+        for step in [1 << 20, 4096, 61] {
+            for expected in [0, 100, 70_000] {
+                let limit = data.len();
+                assert_eq!(
+                    gather(&mut trickle(&data, step), expected, limit).unwrap(),
+                    data
+                );
+                assert!(matches!(
+                    gather(&mut trickle(&data, step), expected, limit - 1),
+                    Err(Gather::Overflow)
+                ));
+            }
+        }
+        // Pushing: growth keeps what was there; a refused chunk adds nothing.
+        let mut buf = WipingBuffer::new(0, 10);
+        buf.push(b"abc").unwrap();
+        buf.push(b"defgh").unwrap();
+        assert_eq!(buf.push(b"ijk"), Err(Overflow));
+        buf.push(b"ij").unwrap();
+        assert_eq!(&buf.into_bytes()[..], b"abcdefghij");
+    }
+
+    const LIMIT: Limit = Limit {
+        max: 100,
+        why: "a test limit",
+    };
+
+    #[test]
+    fn files_are_read_within_their_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input");
+        fs::write(&path, [7u8; 100]).unwrap();
+        assert_eq!(
+            &read_limited(Some(&path), LIMIT, "the input").unwrap()[..],
+            &[7u8; 100]
+        );
+        fs::write(&path, [7u8; 101]).unwrap();
+        let err = read_limited(Some(&path), LIMIT, "the input").unwrap_err();
+        assert!(
+            matches!(err, CliError::TooLarge { what: "the input", len: Some(101), limit } if limit == LIMIT),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the input is 101 bytes; at most 100 are allowed: a test limit"
+        );
+        let err = read_limited(Some(&dir.path().join("missing")), LIMIT, "x").unwrap_err();
+        assert!(matches!(err, CliError::Read { .. }), "{err:?}");
+        // Growing past the limit while being read (no size known).
+        assert_eq!(
+            CliError::TooLarge {
+                what: "the message",
+                len: None,
+                limit: LIMIT
+            }
+            .to_string(),
+            "the message is more than 100 bytes; at most 100 are allowed: a test limit"
+        );
+    }
+
+    #[test]
+    fn the_first_bytes_choose_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input");
+        let small = Limit {
+            max: 8,
+            why: "small",
+        };
+        let choose = |head: &[u8]| if head == b"SYMT" { small } else { LIMIT };
+        fs::write(&path, b"SYMT1234").unwrap();
+        assert_eq!(
+            &read_limited_by(Some(&path), "it", 4, choose).unwrap()[..],
+            b"SYMT1234"
+        );
+        fs::write(&path, b"SYMT12345").unwrap();
+        assert!(matches!(
+            read_limited_by(Some(&path), "it", 4, choose),
+            Err(CliError::TooLarge { len: Some(9), limit, .. }) if limit == small
+        ));
+        fs::write(&path, b"SYMC12345").unwrap();
+        assert_eq!(
+            &read_limited_by(Some(&path), "it", 4, choose).unwrap()[..],
+            b"SYMC12345"
+        );
+        // Shorter than the peek: the limit is chosen from what there is.
+        fs::write(&path, b"SY").unwrap();
+        assert_eq!(
+            &read_limited_by(Some(&path), "it", 4, |head| {
+                assert_eq!(head, b"SY");
+                LIMIT
+            })
+            .unwrap()[..],
+            b"SY"
+        );
+    }
+
+    #[test]
+    fn public_files_are_0644_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signature");
+        write_public(Some(&path), b"old").unwrap();
+        write_public(Some(&path), b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Whether any writable mapping of this process holds the bytes whose
+    /// complement is `complement` (searching for the complement keeps the
+    /// pattern itself from being a copy of what is looked for).
+    #[cfg(target_os = "linux")]
+    fn memory_holds(complement: &[u8]) -> bool {
+        use std::os::unix::fs::FileExt as _;
+        let maps = fs::read_to_string("/proc/self/maps").unwrap();
+        let mem = File::open("/proc/self/mem").unwrap();
+        // Wiped when dropped: it may hold what it found.
+        let mut chunk = Zeroizing::new(vec![0u8; 1 << 20]);
+        let n = complement.len();
+        for line in maps.lines() {
+            let mut fields = line.split_whitespace();
+            let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            if !perms.starts_with("rw") {
+                continue;
+            }
+            let (start, end) = range.split_once('-').unwrap();
+            let start = u64::from_str_radix(start, 16).unwrap();
+            let end = u64::from_str_radix(end, 16).unwrap();
+            let mut at = start;
+            while at < end {
+                let take = usize::try_from(end - at).unwrap().min(chunk.len());
+                if mem.read_exact_at(&mut chunk[..take], at).is_err() {
+                    break;
+                }
+                if chunk[..take]
+                    .windows(n)
+                    .any(|w| w.iter().zip(complement).all(|(a, b)| *a == !*b))
+                {
+                    return true;
+                }
+                // Overlap the next chunk, for a copy across the boundary.
+                at += if take > n { take - (n - 1) } else { take } as u64;
+            }
+        }
+        false
+    }
+
+    /// What `decrypt` prints leaves no copy in the process: the standard
+    /// library's line-buffered stdout would keep the bytes after the last
+    /// newline in its buffer, unwiped, for the life of the process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn secrets_on_standard_output_leave_no_copy_in_memory() {
+        use rand::Rng as _;
+        // A newline, then 32 letters made in place; wiped after use.
+        let mut secret = Zeroizing::new(vec![0u8; 33]);
+        rand::rng().fill_bytes(&mut secret[1..]);
+        for b in &mut secret[1..] {
+            *b = b'a' + *b % 26;
+        }
+        secret[0] = b'\n';
+        let complement: Vec<u8> = secret[1..].iter().map(|b| !b).collect();
+        // The search finds a copy where there is one.
+        let copy = Zeroizing::new(secret.to_vec());
+        assert!(memory_holds(&complement));
+        drop(copy);
+        // Nothing stays behind after writing it and wiping it.
+        write_secret(None, &secret).unwrap();
+        drop(secret);
+        assert!(
+            !memory_holds(&complement),
+            "a copy of the secret stayed in memory"
+        );
     }
 }

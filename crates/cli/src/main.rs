@@ -12,6 +12,7 @@ mod inspect;
 mod keygen;
 mod progress;
 mod split;
+mod terminal;
 
 use std::process::ExitCode;
 

@@ -193,6 +193,34 @@ const STRIPES_PER_STEP: usize = 16;
 /// Share bytes read back per step when signing a written shard.
 const HASH_BLOCK: usize = 1 << 20;
 
+/// Reads bytes `from..to` of `f` (being written to `path`) back in blocks
+/// of [`HASH_BLOCK`], handing each to `each`: the sealed shares, which are
+/// ciphertext only and left unwiped.
+fn read_back(
+    f: &std::fs::File,
+    path: &std::path::Path,
+    from: u64,
+    to: u64,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), CliError> {
+    let mut block = vec![0u8; HASH_BLOCK];
+    let mut at = from;
+    while at < to {
+        let take = usize::try_from(to - at)
+            .unwrap_or(HASH_BLOCK)
+            .min(HASH_BLOCK);
+        let block = block.get_mut(..take).unwrap_or_default();
+        f.read_exact_at(block, at)
+            .map_err(|source| CliError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        each(block);
+        at += take as u64;
+    }
+    Ok(())
+}
+
 /// The secret to split: an open file (read piece by piece) or standard
 /// input, read whole (its length must be known before splitting).
 enum Source {
@@ -352,22 +380,15 @@ fn split_streaming(
         let header = header.to_bytes().map_err(CliError::Split)?;
         f.write_all_at(&header, share_offset)
             .map_err(|e| file::write_error(&file, e))?;
-        // Read back after the header: ciphertext only, left unwiped.
-        let mut block = vec![0u8; HASH_BLOCK];
-        let mut at = share_offset;
         let end = share_offset + share_len;
         writer.update(&header);
-        at += header.len() as u64;
-        while at < end {
-            let take = usize::try_from(end - at)
-                .unwrap_or(HASH_BLOCK)
-                .min(HASH_BLOCK);
-            let block = block.get_mut(..take).unwrap_or_default();
-            f.read_exact_at(block, at)
-                .map_err(|e| file::write_error(&file, e))?;
-            writer.update(block);
-            at += take as u64;
-        }
+        read_back(
+            f,
+            file.path(),
+            share_offset + header.len() as u64,
+            end,
+            |block| writer.update(block),
+        )?;
         let tail = writer
             .finish(dealer)
             .map_err(|source| CliError::Seal { index, source })?;
@@ -486,4 +507,38 @@ fn seal_all(
         });
     }
     results.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_back_hands_over_every_byte_and_reports_a_failed_read_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("share-1.sym");
+        let data: Vec<u8> = (0..(HASH_BLOCK + 100) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        let mut seen = Vec::new();
+        read_back(&f, &path, 7, data.len() as u64, |b| {
+            seen.extend_from_slice(b)
+        })
+        .unwrap();
+        assert_eq!(seen, data[7..]);
+
+        // A file open for writing only cannot be read back; past its end
+        // neither: both are read errors, naming the file.
+        let write_only = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        for (f, to) in [(&write_only, 10), (&f, data.len() as u64 + 1)] {
+            let err = read_back(f, &path, 0, to, |_| {}).unwrap_err();
+            assert!(
+                matches!(&err, CliError::Read { path: p, .. } if *p == path),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("cannot read"), "{err}");
+        }
+    }
 }

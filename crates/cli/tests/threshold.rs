@@ -24,6 +24,7 @@ use base64::Engine as _;
 use common::{Dev, fails_with, stderr, stdout, succeeds, symbolon, with_stdin};
 use ed25519_dalek::pkcs8::DecodePublicKey as _;
 use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::Value;
 
 /// `ssh-keygen`, which these tests need (scripts/test.sh installs it).
 fn ssh_keygen() -> Command {
@@ -44,6 +45,50 @@ fn offline(dir: &Path, args: &[&str]) -> Command {
         .current_dir(dir)
         .env("SYMBOLON_CONFIG", dir.join("no-such-config.toml"));
     cmd
+}
+
+/// Runs a command with no cluster configuration (see [`offline`]).
+fn run_offline(dir: &Path, args: &[&str]) -> Output {
+    offline(dir, args).output().unwrap()
+}
+
+/// `verify --public PUBLIC --signature SIG --in MESSAGE`, offline.
+fn verify_offline(dir: &Path, public: &Path, sig: &Path, message: &Path) -> Output {
+    run_offline(
+        dir,
+        &[
+            "verify",
+            "--public",
+            s(public),
+            "--signature",
+            s(sig),
+            "--in",
+            s(message),
+        ],
+    )
+}
+
+/// `key create NAME --kind KIND -t T -n N --json` and `extra`; returns the
+/// key as JSON.
+fn create_key(dev: &Dev, name: &str, kind: &str, t: u16, n: u16, extra: &[&str]) -> Value {
+    let (t, n) = (t.to_string(), n.to_string());
+    let mut args = vec![
+        "key", "create", name, "--kind", kind, "-t", &t, "-n", &n, "--json",
+    ];
+    args.extend_from_slice(extra);
+    dev.json(&args)
+}
+
+/// Expects `ssh-keygen -Y verify` to refuse, with `reason` on stderr.
+fn ssh_refuses(out: &Output, reason: &str) {
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(out));
+    let err = stderr(out);
+    assert!(
+        err.contains(&format!("verify signature: {reason}"))
+            || err.contains(&format!("verification failed: {reason}")),
+        "expected {reason:?} in: {err}"
+    );
+    assert_eq!(stdout(out), "Could not verify signature.\n");
 }
 
 fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
@@ -79,6 +124,8 @@ fn threshold_keys_sign_verify_encrypt_and_decrypt() {
     ristretto255_key(&dev, &work);
     wrong_kinds(&dev, &work);
     generated_by_custodians(&dev, &work);
+    pinned_public_keys(&dev, &work);
+    exactly_the_limits(&dev, &work);
 
     let status = dev.ok(&["status"]);
     assert!(
@@ -115,20 +162,7 @@ fn ed25519_key(dev: &Dev, work: &Path) {
         "error: --import works only with --kind secret: ed25519 keys are generated in the cluster",
     );
 
-    let created = dev.json(&[
-        "key",
-        "create",
-        "signer",
-        "--kind",
-        "ed25519",
-        "--threshold",
-        "3",
-        "--shares",
-        "5",
-        "--distinct",
-        "country",
-        "--json",
-    ]);
+    let created = create_key(dev, "signer", "ed25519", 3, 5, &["--distinct", "country"]);
     assert_eq!(created["kind"], "ed25519");
     let hex_key = created["public_key"].as_str().unwrap().to_owned();
     let key_bytes: [u8; 32] = hex::decode(&hex_key).unwrap().try_into().unwrap();
@@ -241,27 +275,20 @@ fn ed25519_key(dev: &Dev, work: &Path) {
     // `verify` with the key from the cluster: every signature format, the
     // message from a file or standard input.
     for sig_file in [&hex_sig_file, &raw_sig_file, &b64_sig_file] {
-        let out = dev.run(&[
-            "verify",
-            "--key",
-            "signer",
-            "--signature",
-            s(sig_file),
-            "--in",
-            s(&msg),
-        ]);
-        exits_with(&out, 0, "signature valid");
-        let out = dev.run(&[
-            "verify",
-            "--key",
-            "signer",
-            "--signature",
-            s(sig_file),
-            "--in",
-            s(&tampered_message),
-        ]);
+        let verify = |message: &Path| {
+            dev.run(&[
+                "verify",
+                "--key",
+                "signer",
+                "--signature",
+                s(sig_file),
+                "--in",
+                s(message),
+            ])
+        };
+        exits_with(&verify(&msg), 0, "signature valid");
         exits_with(
-            &out,
+            &verify(&tampered_message),
             1,
             &format!(
                 "signature invalid: the signature does not match the message and key {hex_key}"
@@ -276,39 +303,13 @@ fn ed25519_key(dev: &Dev, work: &Path) {
 
     // Offline, with each public key encoding and no cluster configuration.
     for public in [&public_file, &openssh_file, &pem_file, &hex_file] {
-        let out = offline(
-            work,
-            &[
-                "verify",
-                "--public",
-                s(public),
-                "--signature",
-                s(&raw_sig_file),
-                "--in",
-                s(&msg),
-            ],
-        )
-        .output()
-        .unwrap();
+        let out = verify_offline(work, public, &raw_sig_file, &msg);
         exits_with(&out, 0, "signature valid");
-        let out = offline(
-            work,
-            &[
-                "verify",
-                "--public",
-                s(public),
-                "--signature",
-                s(&raw_sig_file),
-                "--in",
-                s(&tampered_message),
-            ],
-        )
-        .output()
-        .unwrap();
+        let out = verify_offline(work, public, &raw_sig_file, &tampered_message);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     }
     // A name that the public key file contradicts.
-    let out = offline(
+    let out = run_offline(
         work,
         &[
             "verify",
@@ -321,9 +322,7 @@ fn ed25519_key(dev: &Dev, work: &Path) {
             "--in",
             s(&msg),
         ],
-    )
-    .output()
-    .unwrap();
+    );
     exits_with(
         &out,
         2,
@@ -334,22 +333,8 @@ fn ed25519_key(dev: &Dev, work: &Path) {
     );
     // Usage, unreadable and malformed input: exit status 2.
     let garbage = write(work, "garbage.sig", b"not a signature\n");
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(&public_file),
-            "--signature",
-            s(&garbage),
-            "--in",
-            s(&msg),
-        ],
-    )
-    .output()
-    .unwrap();
     exits_with(
-        &out,
+        &verify_offline(work, &public_file, &garbage, &msg),
         2,
         &format!(
             "error: {}: not a signature: expected 64 raw bytes, 128 hex digits, base64 of 64 bytes or an SSH signature (-----BEGIN SSH SIGNATURE-----); the file has 16 bytes",
@@ -357,7 +342,7 @@ fn ed25519_key(dev: &Dev, work: &Path) {
         ),
     );
     let missing = work.join("missing.sig");
-    let out = offline(
+    let out = run_offline(
         work,
         &[
             "verify",
@@ -366,18 +351,14 @@ fn ed25519_key(dev: &Dev, work: &Path) {
             "--signature",
             s(&missing),
         ],
-    )
-    .output()
-    .unwrap();
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).starts_with(&format!("error: {}: cannot read: ", missing.display())),
         "{}",
         stderr(&out)
     );
-    let out = offline(work, &["verify", "--signature", s(&raw_sig_file)])
-        .output()
-        .unwrap();
+    let out = run_offline(work, &["verify", "--signature", s(&raw_sig_file)]);
     assert_eq!(out.status.code(), Some(2));
     fails_with(&out, "--key <KEY>");
 
@@ -434,16 +415,11 @@ fn ssh_signatures(
         ),
         "{good}"
     );
-    let out = ssh_verify("file", &sig, tampered_message);
-    assert!(
-        !out.status.success(),
-        "ssh-keygen accepted a tampered message"
+    ssh_refuses(
+        &ssh_verify("file", &sig, tampered_message),
+        "incorrect signature",
     );
-    let out = ssh_verify("git", &sig, msg);
-    assert!(
-        !out.status.success(),
-        "ssh-keygen accepted another namespace"
-    );
+    ssh_refuses(&ssh_verify("git", &sig, msg), "namespace does not match");
 
     // `symbolon verify` reads the same signature.
     let verify = |extra: &[&str], message: &Path| {
@@ -467,6 +443,14 @@ fn ssh_signatures(
         1,
         "signature invalid: the SSH signature is for namespace \"file\", not \"git\" (pass --namespace file if that is the one you mean)",
     );
+    // A namespace that is not one printable word is refused as it is
+    // parsed (usage: exit status 2).
+    let out = verify(&["--namespace", "a b"], msg);
+    assert_eq!(out.status.code(), Some(2));
+    fails_with(
+        &out,
+        "invalid SSH signature namespace \"a b\": it must be non-empty printable ASCII without spaces",
+    );
 
     // Another namespace, from standard input.
     let out = with_stdin(
@@ -483,7 +467,10 @@ fn ssh_signatures(
     );
     let git_sig = write(work, "message.git.sig", succeeds(&out).as_bytes());
     assert!(ssh_verify("git", &git_sig, msg).status.success());
-    assert!(!ssh_verify("file", &git_sig, msg).status.success());
+    ssh_refuses(
+        &ssh_verify("file", &git_sig, msg),
+        "namespace does not match",
+    );
     let out = dev.run(&[
         "sign",
         "--key",
@@ -515,51 +502,15 @@ fn ssh_signatures(
     );
     let user_sig = PathBuf::from(format!("{}.sig", msg.display()));
     let user_pub = PathBuf::from(format!("{}.pub", user_key.display()));
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(&user_pub),
-            "--signature",
-            s(&user_sig),
-            "--in",
-            s(msg),
-        ],
-    )
-    .output()
-    .unwrap();
-    exits_with(&out, 0, "signature valid");
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(&user_pub),
-            "--signature",
-            s(&user_sig),
-            "--in",
-            s(tampered_message),
-        ],
-    )
-    .output()
-    .unwrap();
+    exits_with(
+        &verify_offline(work, &user_pub, &user_sig, msg),
+        0,
+        "signature valid",
+    );
+    let out = verify_offline(work, &user_pub, &user_sig, tampered_message);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     // The user's signature is not the threshold key's.
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(public_file),
-            "--signature",
-            s(&user_sig),
-            "--in",
-            s(msg),
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = verify_offline(work, public_file, &user_sig, msg);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).starts_with("signature invalid: the SSH signature was made by key SHA256:"),
@@ -569,18 +520,7 @@ fn ssh_signatures(
 }
 
 fn ristretto255_key(dev: &Dev, work: &Path) {
-    let created = dev.json(&[
-        "key",
-        "create",
-        "vault",
-        "--kind",
-        "ristretto255",
-        "--threshold",
-        "3",
-        "--shares",
-        "5",
-        "--json",
-    ]);
+    let created = create_key(dev, "vault", "ristretto255", 3, 5, &[]);
     assert_eq!(created["kind"], "ristretto255");
     let hex_key = created["public_key"].as_str().unwrap().to_owned();
     let shown = dev.ok(&["key", "show", "vault"]);
@@ -623,7 +563,7 @@ fn ristretto255_key(dev: &Dev, work: &Path) {
     // Nothing the custodians could not decrypt is encrypted.
     let limit = symbolon_custodian::MAX_BODY / 4 * 3 - 64 * 1024 - 1024;
     let long = write(work, "long-plaintext", &vec![b'x'; limit + 1]);
-    let out = offline(
+    let out = run_offline(
         work,
         &[
             "encrypt",
@@ -634,9 +574,7 @@ fn ristretto255_key(dev: &Dev, work: &Path) {
             "--in",
             s(&long),
         ],
-    )
-    .output()
-    .unwrap();
+    );
     exits_with(
         &out,
         1,
@@ -677,18 +615,7 @@ fn ristretto255_key(dev: &Dev, work: &Path) {
     // A ciphertext for one key sent to another: refused before it is sent,
     // and by the cluster when its header is rewritten (its proof binds the
     // name).
-    dev.json(&[
-        "key",
-        "create",
-        "vault2",
-        "--kind",
-        "ristretto255",
-        "--threshold",
-        "2",
-        "--shares",
-        "3",
-        "--json",
-    ]);
+    create_key(dev, "vault2", "ristretto255", 2, 3, &[]);
     let out = with_stdin(
         dev.command(&["decrypt", "--key", "vault2"]),
         &ciphertexts[0],
@@ -748,22 +675,8 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
         2,
         "error: key \"vault\" is a ristretto255 key; verify needs an ed25519 key",
     );
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(&work.join("vault.pub")),
-            "--signature",
-            s(&sig),
-            "--in",
-            s(&msg),
-        ],
-    )
-    .output()
-    .unwrap();
     exits_with(
-        &out,
+        &verify_offline(work, &work.join("vault.pub"), &sig, &msg),
         2,
         "error: key \"vault\" is a ristretto255 key; verify needs an ed25519 key",
     );
@@ -773,42 +686,28 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
         1,
         "error: key \"signer\" is an ed25519 key; encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
     );
-    let out = offline(
-        work,
-        &[
-            "encrypt",
-            "--key",
-            "signer",
-            "--public",
-            s(&work.join("signer.sympub")),
-            "--in",
-            s(&msg),
-        ],
-    )
-    .output()
-    .unwrap();
+    let encrypt_offline = |public: &Path| {
+        run_offline(
+            work,
+            &[
+                "encrypt",
+                "--key",
+                "signer",
+                "--public",
+                s(public),
+                "--in",
+                s(&msg),
+            ],
+        )
+    };
     exits_with(
-        &out,
+        &encrypt_offline(&work.join("signer.sympub")),
         1,
         "error: key \"signer\" is an ed25519 key; encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
     );
     let openssh = work.join("signer.pub");
-    let out = offline(
-        work,
-        &[
-            "encrypt",
-            "--key",
-            "signer",
-            "--public",
-            s(&openssh),
-            "--in",
-            s(&msg),
-        ],
-    )
-    .output()
-    .unwrap();
     exits_with(
-        &out,
+        &encrypt_offline(&openssh),
         1,
         &format!(
             "error: {}: encrypt --public needs a Symbolon public key file (`symbolon key show NAME --format public`), which names the key and version a ciphertext carries",
@@ -843,9 +742,7 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
     fails_with(&out, "cannot be used with");
 
     // Secret keys have no public key.
-    dev.json(&[
-        "key", "create", "demo", "--kind", "secret", "-t", "2", "-n", "3", "--json",
-    ]);
+    create_key(dev, "demo", "secret", 2, 3, &[]);
     let out = dev.run(&["key", "show", "demo", "--format", "public"]);
     exits_with(
         &out,
@@ -857,7 +754,7 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
         "demo.pub",
         format!("symbolon-public-key v1 secret demo 1 {}\n", "11".repeat(32)).as_bytes(),
     );
-    let out = offline(
+    let out = run_offline(
         work,
         &[
             "encrypt",
@@ -868,9 +765,7 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
             "--in",
             s(&msg),
         ],
-    )
-    .output()
-    .unwrap();
+    );
     exits_with(
         &out,
         1,
@@ -897,19 +792,7 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
 /// Keys the custodians generate among themselves (`--dkg`) sign and decrypt
 /// like dealt ones.
 fn generated_by_custodians(dev: &Dev, work: &Path) {
-    let created = dev.json(&[
-        "key",
-        "create",
-        "dkg-signer",
-        "--kind",
-        "ed25519",
-        "-t",
-        "2",
-        "-n",
-        "3",
-        "--dkg",
-        "--json",
-    ]);
+    let created = create_key(dev, "dkg-signer", "ed25519", 2, 3, &["--dkg"]);
     assert_eq!(created["kind"], "ed25519");
     let msg = write(work, "dkg-message", b"generated by the custodians");
     let sig = work.join("dkg.sig");
@@ -928,39 +811,166 @@ fn generated_by_custodians(dev: &Dev, work: &Path) {
         dev.ok(&["key", "show", "dkg-signer", "--format", "public"])
             .as_bytes(),
     );
-    let out = offline(
-        work,
-        &[
-            "verify",
-            "--public",
-            s(&public),
-            "--signature",
-            s(&sig),
-            "--in",
-            s(&msg),
-        ],
-    )
-    .output()
-    .unwrap();
-    exits_with(&out, 0, "signature valid");
+    exits_with(
+        &verify_offline(work, &public, &sig, &msg),
+        0,
+        "signature valid",
+    );
 
-    dev.json(&[
-        "key",
-        "create",
-        "dkg-vault",
-        "--kind",
-        "ristretto255",
-        "-t",
-        "2",
-        "-n",
-        "3",
-        "--dkg",
-        "--json",
-    ]);
+    create_key(dev, "dkg-vault", "ristretto255", 2, 3, &["--dkg"]);
     let ciphertext = dev.run_with_stdin(&["encrypt", "--key", "dkg-vault"], b"disk key");
     assert!(ciphertext.starts_with(b"SYMT"));
     assert_eq!(
         dev.run_with_stdin(&["decrypt", "--key", "dkg-vault"], &ciphertext),
         b"disk key"
+    );
+}
+
+/// `sign --public FILE` pins the key: the signature must verify under the
+/// key in the file, not the one the coordinator names.
+fn pinned_public_keys(dev: &Dev, work: &Path) {
+    let msg = write(work, "pinned-message", b"pinned");
+    let sign = |public: &Path| {
+        dev.run(&[
+            "sign",
+            "--key",
+            "signer",
+            "--in",
+            s(&msg),
+            "--public",
+            s(public),
+        ])
+    };
+    // The key's own public key, in any encoding.
+    for public in ["signer.sympub", "signer.pub", "signer.pem", "signer.hex"] {
+        let out = sign(&work.join(public));
+        let sig = write(work, "pinned.sig", succeeds(&out).as_bytes());
+        exits_with(
+            &verify_offline(work, &work.join(public), &sig, &msg),
+            0,
+            "signature valid",
+        );
+    }
+    // Another key's (without a name, as hex): the coordinator's signature
+    // is by the signer's key, not the pinned one, and nothing is written.
+    let other = dev.ok(&["key", "show", "dkg-signer", "--format", "hex"]);
+    let signer = dev.ok(&["key", "show", "signer", "--format", "hex"]);
+    let pinned = write(work, "other.hex", other.as_bytes());
+    let out = sign(&pinned);
+    exits_with(
+        &out,
+        1,
+        &format!(
+            "error: refusing the coordinator's signature: it is by public key {}, but key \"signer\"'s public key is {}",
+            signer.trim(),
+            other.trim()
+        ),
+    );
+    assert!(out.stdout.is_empty());
+    // A public key file of another name is refused before anything is sent.
+    let named = work.join("dkg-signer.pub");
+    exits_with(
+        &sign(&named),
+        1,
+        &format!(
+            "error: {}: it is the public key of key \"dkg-signer\", not \"signer\"",
+            named.display()
+        ),
+    );
+    // And a ristretto255 key cannot pin an ed25519 one.
+    exits_with(
+        &sign(&work.join("vault.pub")),
+        1,
+        "error: key \"vault\" is a ristretto255 key; sign needs an ed25519 key",
+    );
+}
+
+/// Inputs of exactly the size limit are signed, encrypted and decrypted;
+/// one byte more is refused with the limit named.
+fn exactly_the_limits(dev: &Dev, work: &Path) {
+    // What the custodians each receive whole: a message to sign.
+    let sign_limit = symbolon_custodian::MAX_BODY / 4 * 3 - 64 * 1024;
+    let message: Vec<u8> = (0..sign_limit).map(|i| (i % 253) as u8).collect();
+    let msg = write(work, "limit-message", &message);
+    let sig = work.join("limit.sig");
+    dev.ok(&["sign", "--key", "signer", "--in", s(&msg), "--out", s(&sig)]);
+    let public = work.join("signer.sympub");
+    exits_with(
+        &verify_offline(work, &public, &sig, &msg),
+        0,
+        "signature valid",
+    );
+    // `verify` reads no more than `sign` signs.
+    let longer = write(work, "limit-message+1", &[&message[..], b"x"].concat());
+    exits_with(
+        &verify_offline(work, &public, &sig, &longer),
+        2,
+        &format!(
+            "error: the message is {} bytes; at most {sign_limit} are allowed: no threshold signature covers a longer message (`sign` refuses more; an SSH signature covers any size)",
+            sign_limit + 1
+        ),
+    );
+
+    // A ristretto255 plaintext: its ciphertext goes whole to each custodian.
+    let threshold_limit = sign_limit - 1024;
+    let plaintext: Vec<u8> = (0..threshold_limit).map(|i| (i % 251) as u8).collect();
+    let plain = write(work, "limit-plaintext", &plaintext);
+    let sealed = work.join("limit-plaintext.symt");
+    let out = run_offline(
+        work,
+        &[
+            "encrypt",
+            "--key",
+            "vault",
+            "--public",
+            s(&work.join("vault.pub")),
+            "--in",
+            s(&plain),
+            "--out",
+            s(&sealed),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::metadata(&sealed).unwrap().len() as usize <= sign_limit);
+    let decrypted = dev
+        .command(&["decrypt", "--key", "vault", "--in", s(&sealed)])
+        .output()
+        .unwrap();
+    assert!(decrypted.status.success(), "{}", stderr(&decrypted));
+    assert!(decrypted.stdout == plaintext, "the plaintext differs");
+
+    // A secret key's plaintext: the coordinator receives it whole, base64
+    // in JSON, within its 16 MiB request body.
+    let secret_limit = (16 << 20) / 4 * 3 - 4096 - 1024;
+    let plaintext: Vec<u8> = (0..secret_limit).map(|i| (i % 249) as u8).collect();
+    let plain = write(work, "limit-secret-plaintext", &plaintext);
+    let sealed = work.join("limit-secret-plaintext.symc");
+    dev.ok(&[
+        "encrypt",
+        "--key",
+        "demo",
+        "--in",
+        s(&plain),
+        "--out",
+        s(&sealed),
+    ]);
+    let decrypted = dev
+        .command(&["decrypt", "--key", "demo", "--in", s(&sealed)])
+        .output()
+        .unwrap();
+    assert!(decrypted.status.success(), "{}", stderr(&decrypted));
+    assert!(decrypted.stdout == plaintext, "the plaintext differs");
+    let longer = write(
+        work,
+        "limit-secret-plaintext+1",
+        &[&plaintext[..], b"x"].concat(),
+    );
+    exits_with(
+        &dev.run(&["encrypt", "--key", "demo", "--in", s(&longer)]),
+        1,
+        &format!(
+            "error: the input is {} bytes; at most {secret_limit} are allowed: the coordinator receives it whole, base64 in JSON, within its request body limit",
+            secret_limit + 1
+        ),
     );
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::signature::Namespace;
+
 /// Options every client command shares: where the cluster is.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ClientOpts {
@@ -221,7 +223,13 @@ pub(crate) struct SignArgs {
     pub(crate) format: Option<SignFormat>,
     /// The SSH signature's namespace (--format ssh only; default: file).
     #[arg(long, value_name = "NS")]
-    pub(crate) namespace: Option<String>,
+    pub(crate) namespace: Option<Namespace>,
+    /// The key's public key, pinned (any `symbolon key show` encoding): the
+    /// signature must verify under it, whatever the coordinator says.
+    /// Without it the key comes from the coordinator, which then vouches
+    /// for it itself.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) client: ClientOpts,
 }
@@ -249,7 +257,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) public: Option<PathBuf>,
     /// The namespace an SSH signature must carry (default: file).
     #[arg(long, value_name = "NS")]
-    pub(crate) namespace: Option<String>,
+    pub(crate) namespace: Option<Namespace>,
     #[command(flatten)]
     pub(crate) client: ClientOpts,
 }

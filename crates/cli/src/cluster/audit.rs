@@ -13,7 +13,6 @@
 //! Entries are always decoded from their canonical `encoded` bytes (the
 //! bytes the log hashes), never from the coordinator's decoded view.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +31,8 @@ use time::OffsetDateTime;
 use super::args::ClientOpts;
 use super::client::Api;
 use crate::error::CliError;
+use crate::file;
+use crate::terminal::printable;
 
 /// The `format` field of a proof file.
 const PROOF_FORMAT: &str = "symbolon-audit-inclusion-proof";
@@ -478,20 +479,6 @@ fn rfc3339(ms: u64) -> String {
     }
 }
 
-/// Escapes control characters so that a logged string cannot drive the
-/// terminal.
-fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------- verify
 
 fn verify(args: &VerifyArgs) -> Result<(), AuditError> {
@@ -660,7 +647,7 @@ fn finish_verify(
     witnessed: Option<Witnessed>,
 ) -> Result<(), AuditError> {
     if let Some(path) = &args.save {
-        write_public(path, &latest.to_note())?;
+        file::write_public(Some(path), latest.to_note().as_bytes())?;
     }
     if args.json {
         let head_json = |h: &TreeHead| {
@@ -734,23 +721,7 @@ fn print_json_line(value: &serde_json::Value) -> Result<(), AuditError> {
 
 /// Writes `text` to standard output and flushes it.
 fn print(text: &str) -> Result<(), AuditError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(CliError::WriteStdout)?;
-    Ok(())
-}
-
-/// Replaces `path` atomically with `text` (public data: mode 0644).
-fn write_public(path: &Path, text: &str) -> Result<(), AuditError> {
-    symbolon_transport::write_atomically(
-        path,
-        text.as_bytes(),
-        0o644,
-        symbolon_transport::Existing::Replace,
-    )
-    .map_err(CliError::from)?;
-    Ok(())
+    Ok(file::write_public(None, text.as_bytes())?)
 }
 
 // ---------------------------------------------------------------- proofs
@@ -861,7 +832,7 @@ fn prove(args: &ProveArgs) -> Result<(), AuditError> {
     text.push('\n');
     match &args.out {
         Some(path) => {
-            write_public(path, &text)?;
+            file::write_public(Some(path), text.as_bytes())?;
             eprintln!(
                 "entry {} is in the log at tree size {}; proof written to {}\ncheck it with: symbolon audit check-proof {} --log-key {}",
                 file.index,

@@ -29,7 +29,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::Signature;
 use symbolon_envelope::{Envelope, Identity, Metadata, RecipientInfo, Scheme, verify_plaintext};
 use symbolon_proto::api::{
     CreateKeyRequest, DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, KeyInfo,
@@ -44,7 +43,6 @@ use symbolon_threshold::{ed25519, tdh2};
 use super::Error;
 use super::args::{BenchArgs, BenchOp};
 use super::client::{Api, ClientConfig};
-use super::public_key::GroupKey;
 
 /// How long each floor runs.
 const FLOOR_DURATION: Duration = Duration::from_secs(3);
@@ -181,15 +179,14 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), Error> {
             cluster.max_ms,
             cluster.errors,
         );
-        let floor = match measure {
-            Measure::Decrypt | Measure::Encrypt => {
-                secret_floor(t, n, args.size, FLOOR_DURATION, threads)?
-            }
-            Measure::Sign => sign_floor(t, n, args.size, FLOOR_DURATION, threads)?,
-            Measure::ThresholdDecrypt => {
-                threshold_decrypt_floor(t, n, args.size, FLOOR_DURATION, threads)?
-            }
-        };
+        let floor = Floor {
+            t,
+            n,
+            size: args.size,
+            duration: FLOOR_DURATION,
+            threads,
+        }
+        .ops_per_sec(measure)?;
         // One operation keeps the rows it always had; several name theirs.
         let tag = if measures.len() > 1 {
             format!("{label:<width$} ")
@@ -338,39 +335,16 @@ async fn prepare(
             },
         }),
         Measure::Sign => {
-            let GroupKey::Ed25519(group) = super::group_key(&info)? else {
-                return Err(Error::Kind {
-                    key: name,
-                    kind: info.kind,
-                    need: measure.need(),
-                });
-            };
+            let group = super::sign::ed25519_key(&info, measure.need())?;
             let body = SignRequest { message: payload };
             let path = format!("/v1/keys/{name}/sign");
             let answer: SignResponse = api.post(&path, &body).await?;
-            if answer.public_key != group.to_bytes() {
-                return Err(Error::SignerMismatch {
-                    key: name,
-                    expected: hex::encode(group.to_bytes()),
-                    answered: hex::encode(answer.public_key),
-                });
-            }
-            group
-                .verify_strict(&body.message, &Signature::from_bytes(&answer.signature))
-                .map_err(|_| Error::SignatureInvalid {
-                    key: name.clone(),
-                    public_key: hex::encode(group.to_bytes()),
-                })?;
+            super::sign::accept(&name, &group, &body.message, &answer)?;
             Ok(Request::Sign { path, body })
         }
         Measure::ThresholdDecrypt => {
-            let GroupKey::Ristretto255(group) = super::group_key(&info)? else {
-                return Err(Error::Kind {
-                    key: name,
-                    kind: info.kind,
-                    need: measure.need(),
-                });
-            };
+            let group = super::group_key(&info, measure.need())?
+                .into_ristretto255(&info.name, measure.need())?;
             // Encrypted here, offline, as any holder of the public key can.
             let sealed = ciphertext::encrypt_threshold(
                 &group,
@@ -490,129 +464,207 @@ fn floor_error(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> Error {
     move |e| Error::Dev(format!("{what} floor: {e}"))
 }
 
-/// Operations/s of `op` on `threads` threads for `duration`. It runs once
-/// first, so a floor that cannot work is an error rather than 0 ops/s; a
-/// later failure is one too.
-fn floor_run<F>(what: &'static str, duration: Duration, threads: usize, op: F) -> Result<f64, Error>
-where
-    F: Fn(&mut rand::rngs::ThreadRng) -> Result<(), Error> + Send + Sync + 'static,
-{
-    op(&mut rand::rng())?;
-    let op = Arc::new(op);
-    let ops = Arc::new(AtomicU64::new(0));
-    let failures = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let (op, ops, failures, stop) =
-                (op.clone(), ops.clone(), failures.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut rng = rand::rng();
-                while !stop.load(Ordering::Relaxed) {
-                    let counter = if op(&mut rng).is_ok() {
-                        &ops
-                    } else {
-                        &failures
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
+/// One floor: the cryptography of a `t`-of-`n` operation on `size` bytes,
+/// run in process on `threads` threads for `duration`.
+#[derive(Clone, Copy, Debug)]
+struct Floor {
+    t: u16,
+    n: u16,
+    size: usize,
+    duration: Duration,
+    threads: usize,
+}
+
+impl Floor {
+    /// Operations/s of what the cluster does for `measure`.
+    fn ops_per_sec(self, measure: Measure) -> Result<f64, Error> {
+        match measure {
+            Measure::Decrypt | Measure::Encrypt => self.secret(),
+            Measure::Sign => self.sign(),
+            Measure::ThresholdDecrypt => self.threshold_decrypt(),
+        }
+    }
+
+    /// Operations/s of `op`. It runs once first, so a floor that cannot
+    /// work is an error rather than 0 ops/s; a later failure is one too.
+    fn run<F>(self, what: &'static str, op: F) -> Result<f64, Error>
+    where
+        F: Fn(&mut rand::rngs::ThreadRng) -> Result<(), Error> + Send + Sync + 'static,
+    {
+        op(&mut rand::rng())?;
+        let op = Arc::new(op);
+        let ops = Arc::new(AtomicU64::new(0));
+        let failures = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..self.threads)
+            .map(|_| {
+                let (op, ops, failures, stop) =
+                    (op.clone(), ops.clone(), failures.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut rng = rand::rng();
+                    while !stop.load(Ordering::Relaxed) {
+                        let counter = if op(&mut rng).is_ok() {
+                            &ops
+                        } else {
+                            &failures
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
             })
+            .collect();
+        std::thread::sleep(self.duration);
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            let _ = w.join();
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        match failures.load(Ordering::Relaxed) {
+            0 => Ok(ops.load(Ordering::Relaxed) as f64 / elapsed),
+            failed => Err(Error::Dev(format!(
+                "{what} floor: {failed} operations failed"
+            ))),
+        }
+    }
+
+    /// FROST signing with `t` signers: per operation every signer commits,
+    /// the package is built, every signer signs, the shares are aggregated
+    /// and the signature verified (what the custodians and the coordinator
+    /// do, minus the network).
+    fn sign(self) -> Result<f64, Error> {
+        const WHAT: &str = "sign";
+        let fail = floor_error(WHAT);
+        let (group, dealt) =
+            ed25519::deal(self.t, self.n, &mut rand::rng()).map_err(|e| fail(&e))?;
+        let signers = dealt
+            .into_iter()
+            .take(usize::from(self.t))
+            .map(ed25519::DealtShare::verify)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(&e))?;
+        let message = vec![FILL; self.size];
+        self.run(WHAT, move |rng| {
+            let fail = floor_error(WHAT);
+            let mut nonces = Vec::with_capacity(signers.len());
+            let mut commitments = BTreeMap::new();
+            for share in &signers {
+                let (nonce, commitment) = ed25519::commit(share, rng);
+                commitments.insert(share.index(), commitment);
+                nonces.push(nonce);
+            }
+            let package =
+                ed25519::SigningPackage::new(&message, &commitments).map_err(|e| fail(&e))?;
+            let mut shares = BTreeMap::new();
+            for (share, nonce) in signers.iter().zip(nonces) {
+                let signed = ed25519::sign(share, nonce, &package).map_err(|e| fail(&e))?;
+                shares.insert(share.index(), signed);
+            }
+            let signature = ed25519::aggregate(&package, &shares, &group).map_err(|e| fail(&e))?;
+            group.verify(&message, &signature).map_err(|e| fail(&e))
         })
-        .collect();
-    std::thread::sleep(duration);
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        let _ = w.join();
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    match failures.load(Ordering::Relaxed) {
-        0 => Ok(ops.load(Ordering::Relaxed) as f64 / elapsed),
-        failed => Err(Error::Dev(format!(
-            "{what} floor: {failed} operations failed"
-        ))),
-    }
-}
 
-/// Operations/s of FROST signing with `t` signers in process: per
-/// operation every signer commits, the package is built, every signer
-/// signs, the shares are aggregated and the signature verified (what the
-/// custodians and the coordinator do, minus the network).
-fn sign_floor(
-    t: u16,
-    n: u16,
-    size: usize,
-    duration: Duration,
-    threads: usize,
-) -> Result<f64, Error> {
-    const WHAT: &str = "sign";
-    let fail = floor_error(WHAT);
-    let (group, dealt) = ed25519::deal(t, n, &mut rand::rng()).map_err(|e| fail(&e))?;
-    let signers = dealt
-        .into_iter()
-        .take(usize::from(t))
-        .map(ed25519::DealtShare::verify)
-        .collect::<Result<Vec<_>, _>>()
+    /// TDH2 threshold decryption: per operation the ciphertext is parsed,
+    /// `t` holders each make a decryption share with its proof (checking
+    /// the ciphertext's proof first), and the combiner checks every proof
+    /// and opens the body.
+    fn threshold_decrypt(self) -> Result<f64, Error> {
+        const WHAT: &str = "threshold-decrypt";
+        let fail = floor_error(WHAT);
+        let mut rng = rand::rng();
+        let (group, shares) = tdh2::deal(self.t, self.n, &mut rng).map_err(|e| fail(&e))?;
+        let holders: Vec<tdh2::KeyShare> = shares.into_iter().take(usize::from(self.t)).collect();
+        let sample = ciphertext::encrypt_threshold(
+            &group.encryption_key(),
+            "bench",
+            1,
+            &vec![FILL; self.size],
+            &mut rng,
+        )
         .map_err(|e| fail(&e))?;
-    let message = vec![FILL; size];
-    floor_run(WHAT, duration, threads, move |rng| {
-        let fail = floor_error(WHAT);
-        let mut nonces = Vec::with_capacity(signers.len());
-        let mut commitments = BTreeMap::new();
-        for share in &signers {
-            let (nonce, commitment) = ed25519::commit(share, rng);
-            commitments.insert(share.index(), commitment);
-            nonces.push(nonce);
-        }
-        let package = ed25519::SigningPackage::new(&message, &commitments).map_err(|e| fail(&e))?;
-        let mut shares = BTreeMap::new();
-        for (share, nonce) in signers.iter().zip(nonces) {
-            let signed = ed25519::sign(share, nonce, &package).map_err(|e| fail(&e))?;
-            shares.insert(share.index(), signed);
-        }
-        let signature = ed25519::aggregate(&package, &shares, &group).map_err(|e| fail(&e))?;
-        group.verify(&message, &signature).map_err(|e| fail(&e))
-    })
-}
+        self.run(WHAT, move |rng| {
+            let fail = floor_error(WHAT);
+            let parsed = ciphertext::parse_threshold(&sample).map_err(|e| fail(&e))?;
+            let mut partials = Vec::with_capacity(holders.len());
+            for share in &holders {
+                partials.push(
+                    tdh2::decrypt_share(share, &parsed.ciphertext, parsed.label, rng)
+                        .map_err(|e| fail(&e))?,
+                );
+            }
+            tdh2::combine(&group, &parsed.ciphertext, parsed.label, &partials)
+                .map(drop)
+                .map_err(|e| fail(&e))
+        })
+    }
 
-/// Operations/s of TDH2 threshold decryption in process: per operation
-/// the ciphertext is parsed, `t` holders each make a decryption share with
-/// its proof (checking the ciphertext's proof first), and the combiner
-/// checks every proof and opens the body.
-fn threshold_decrypt_floor(
-    t: u16,
-    n: u16,
-    size: usize,
-    duration: Duration,
-    threads: usize,
-) -> Result<f64, Error> {
-    const WHAT: &str = "threshold-decrypt";
-    let fail = floor_error(WHAT);
-    let mut rng = rand::rng();
-    let (group, shares) = tdh2::deal(t, n, &mut rng).map_err(|e| fail(&e))?;
-    let holders: Vec<tdh2::KeyShare> = shares.into_iter().take(usize::from(t)).collect();
-    let sample = ciphertext::encrypt_threshold(
-        &group.encryption_key(),
-        "bench",
-        1,
-        &vec![FILL; size],
-        &mut rng,
-    )
-    .map_err(|e| fail(&e))?;
-    floor_run(WHAT, duration, threads, move |rng| {
-        let fail = floor_error(WHAT);
-        let parsed = ciphertext::parse_threshold(&sample).map_err(|e| fail(&e))?;
-        let mut partials = Vec::with_capacity(holders.len());
-        for share in &holders {
-            partials.push(
-                tdh2::decrypt_share(share, &parsed.ciphertext, parsed.label, rng)
-                    .map_err(|e| fail(&e))?,
-            );
+    /// The `secret`-key cryptography: `t` custodians each seal their
+    /// shard's plaintext to an ephemeral key, which is opened and checked,
+    /// then the key is combined and the AEAD operation run.
+    fn secret(self) -> Result<f64, Error> {
+        let (t, n) = (self.t, self.n);
+        let mut rng = rand::rng();
+        let secret = SecretBytes::from_slice(&[0x42; 32]);
+        let shares = bytes::split(
+            secret.expose_secret(),
+            usize::from(t),
+            usize::from(n),
+            &mut rng,
+        )
+        .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
+        let dealer = Identity::generate(&mut rng);
+        let mut held = Vec::new();
+        for share in shares.iter().take(usize::from(t)) {
+            let custodian = Identity::generate(&mut rng);
+            let id = format!("c{}", share.index());
+            let metadata = Metadata {
+                split_id: [1; 16],
+                key_id: "bench".into(),
+                epoch: 1,
+                scheme: Scheme::ShamirGf256,
+                index: u16::from(share.index()),
+                threshold: t,
+                shares: n,
+                recipient: Some(RecipientInfo {
+                    id: id.clone(),
+                    fingerprint: custodian.recipient().fingerprint(),
+                }),
+                created_at: 1,
+                expires_at: None,
+                commitment: [0; 32],
+                label: String::new(),
+            };
+            let envelope = Envelope::seal(
+                metadata,
+                share.expose_secret(),
+                Some(&custodian.recipient()),
+                &dealer,
+                &mut rng,
+            )
+            .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
+            let plaintext = envelope
+                .open_plaintext(Some(&custodian))
+                .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
+            held.push(Held {
+                metadata: envelope.metadata().clone(),
+                plaintext,
+                id,
+            });
         }
-        tdh2::combine(&group, &parsed.ciphertext, parsed.label, &partials)
-            .map(drop)
-            .map_err(|e| fail(&e))
-    })
+        let sample = ciphertext::encrypt(
+            secret.expose_secret(),
+            "bench",
+            1,
+            &vec![FILL; self.size],
+            &mut rng,
+        )
+        .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
+        self.run("decrypt", move |rng| {
+            one_floor_op(&held, &sample, t, rng)
+                .map_err(|()| Error::Dev("decrypt floor: an operation failed".into()))
+        })
+    }
 }
 
 /// One custodian's shard as the floor needs it.
@@ -620,77 +672,6 @@ struct Held {
     metadata: Metadata,
     plaintext: zeroize::Zeroizing<Vec<u8>>,
     id: String,
-}
-
-/// Operations/s of the `secret`-key cryptography in process, on `threads`
-/// threads.
-fn secret_floor(
-    t: u16,
-    n: u16,
-    size: usize,
-    duration: Duration,
-    threads: usize,
-) -> Result<f64, Error> {
-    let mut rng = rand::rng();
-    let secret = SecretBytes::from_slice(&[0x42; 32]);
-    let shares = bytes::split(
-        secret.expose_secret(),
-        usize::from(t),
-        usize::from(n),
-        &mut rng,
-    )
-    .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
-    let dealer = Identity::generate(&mut rng);
-    let mut held = Vec::new();
-    for share in shares.iter().take(usize::from(t)) {
-        let custodian = Identity::generate(&mut rng);
-        let id = format!("c{}", share.index());
-        let metadata = Metadata {
-            split_id: [1; 16],
-            key_id: "bench".into(),
-            epoch: 1,
-            scheme: Scheme::ShamirGf256,
-            index: u16::from(share.index()),
-            threshold: t,
-            shares: n,
-            recipient: Some(RecipientInfo {
-                id: id.clone(),
-                fingerprint: custodian.recipient().fingerprint(),
-            }),
-            created_at: 1,
-            expires_at: None,
-            commitment: [0; 32],
-            label: String::new(),
-        };
-        let envelope = Envelope::seal(
-            metadata,
-            share.expose_secret(),
-            Some(&custodian.recipient()),
-            &dealer,
-            &mut rng,
-        )
-        .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
-        let plaintext = envelope
-            .open_plaintext(Some(&custodian))
-            .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
-        held.push(Held {
-            metadata: envelope.metadata().clone(),
-            plaintext,
-            id,
-        });
-    }
-    let sample = ciphertext::encrypt(
-        secret.expose_secret(),
-        "bench",
-        1,
-        &vec![FILL; size],
-        &mut rng,
-    )
-    .map_err(|e| Error::Dev(format!("floor setup: {e}")))?;
-    floor_run("decrypt", duration, threads, move |rng| {
-        one_floor_op(&held, &sample, t, rng)
-            .map_err(|()| Error::Dev("decrypt floor: an operation failed".into()))
-    })
 }
 
 fn one_floor_op(
@@ -778,6 +759,22 @@ mod tests {
         assert_eq!(label_width(plan(BenchOp::Decrypt)), 7);
         assert_eq!(label_width(plan(BenchOp::Sign)), 7);
         assert_eq!(label_width(plan(BenchOp::All)), "threshold-decrypt".len());
+    }
+
+    #[test]
+    fn every_floor_runs_its_operation() {
+        for measure in plan(BenchOp::All) {
+            let floor = Floor {
+                t: 2,
+                n: 3,
+                size: 64,
+                duration: Duration::from_millis(20),
+                threads: 1,
+            };
+            // Each runs once before it is timed: Ok means that one worked.
+            let rate = floor.ops_per_sec(*measure).unwrap();
+            assert!(rate.is_finite() && rate >= 0.0, "{measure:?}: {rate}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use symbolon_transport::{Role, TlsFiles};
 use zeroize::Zeroizing;
 
 use super::Error;
+use crate::file::{Overflow, WipingBuffer};
 
 /// Default client configuration written by `symbolon dev`.
 pub(crate) const DEV_CLIENT_CONFIG: &str = ".symbolon-dev/client.toml";
@@ -132,54 +133,28 @@ impl Api {
 impl Api {
     /// The answer's body, at most [`MAX_ANSWER`] bytes (a coordinator
     /// cannot make the client hold an unbounded answer), gathered in a
-    /// buffer that is wiped when dropped: answers carry decrypted
-    /// plaintexts. (The HTTP stack's own chunk buffers are not ours to wipe.)
+    /// buffer that is wiped when dropped and grows by copy-and-wipe:
+    /// answers carry decrypted plaintexts. (The HTTP stack's own chunk
+    /// buffers are not ours to wipe.)
     async fn read_body(
         &self,
         mut response: reqwest::Response,
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
         let expected = response
             .content_length()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0);
-        let mut body = Body::with_capacity(expected, MAX_ANSWER)?;
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        if expected > MAX_ANSWER {
+            return Err(too_large(MAX_ANSWER));
+        }
+        let mut body = WipingBuffer::new(expected, MAX_ANSWER);
         while let Some(chunk) = response.chunk().await.map_err(|e| Error::Unreachable {
             url: self.base.clone(),
             reason: deepest(&e),
         })? {
-            body.push(&chunk)?;
+            body.push(&chunk)
+                .map_err(|Overflow| too_large(MAX_ANSWER))?;
         }
-        Ok(body.0)
-    }
-}
-
-/// An answer being gathered, wiped when dropped, refused beyond a limit.
-struct Body(Zeroizing<Vec<u8>>, usize);
-
-impl Body {
-    fn with_capacity(expected: usize, limit: usize) -> Result<Body, Error> {
-        if expected > limit {
-            return Err(too_large(limit));
-        }
-        Ok(Body(Zeroizing::new(Vec::with_capacity(expected)), limit))
-    }
-
-    fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        let needed = self.0.len().saturating_add(chunk.len());
-        if needed > self.1 {
-            return Err(too_large(self.1));
-        }
-        if needed > self.0.capacity() {
-            // Grow by copy-and-wipe: `Vec`'s own growth would free the old
-            // buffer unwiped.
-            let mut bigger = Zeroizing::new(Vec::with_capacity(
-                needed.max(2 * self.0.capacity()).min(self.1),
-            ));
-            bigger.extend_from_slice(&self.0);
-            self.0 = bigger;
-        }
-        self.0.extend_from_slice(chunk);
-        Ok(())
+        Ok(body.into_bytes())
     }
 }
 
@@ -210,13 +185,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_are_gathered_whole_and_refused_past_the_limit() {
-        let mut body = Body::with_capacity(0, 10).unwrap();
-        body.push(b"abc").unwrap();
-        body.push(b"defgh").unwrap();
-        assert_eq!(body.0.as_slice(), b"abcdefgh");
-        let err = body.push(b"ijk").unwrap_err();
-        assert!(err.to_string().contains("larger than 10 bytes"), "{err}");
-        assert!(Body::with_capacity(11, 10).is_err_and(|e| e.to_string().contains("10 bytes")));
+    fn too_large_answers_name_the_limit() {
+        let err = too_large(10);
+        assert_eq!(
+            err.to_string(),
+            "the coordinator's answer is malformed: the answer is larger than 10 bytes"
+        );
     }
 }

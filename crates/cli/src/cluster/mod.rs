@@ -10,7 +10,6 @@ mod public_key;
 mod sign;
 mod signature;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use symbolon_proto::api::{
     EncryptResponse, KeyInfo, KeyKind, KeyList, ReleaseKeyRequest, ReleaseKeyResponse,
     StatusResponse,
 };
+use symbolon_proto::ciphertext::{self, THRESHOLD_MAGIC};
 use symbolon_transport::{Ca, Role};
 
 use self::args::{
@@ -33,7 +33,8 @@ use self::public_key::{GroupKey, PublicInput, PublicKeyError, PublicKeyFile};
 pub(crate) use self::sign::{sign, verify};
 use self::signature::SignatureFileError;
 use crate::error::CliError;
-use crate::file;
+use crate::file::{self, Limit};
+use crate::terminal::{printable, printable_list};
 
 /// The coordinator's default request body limit (its `max_body_bytes`).
 const COORDINATOR_MAX_BODY: usize = 16 << 20;
@@ -71,13 +72,6 @@ const MAX_THRESHOLD_PAYLOAD: usize = {
     }
 };
 
-/// A size limit, and why it is there (for the error that names it).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Limit {
-    pub(crate) max: usize,
-    pub(crate) why: &'static str,
-}
-
 /// What `sign` sends (an SSH signature's message is hashed here and may be
 /// of any size).
 const SIGN_LIMIT: Limit = Limit {
@@ -85,10 +79,16 @@ const SIGN_LIMIT: Limit = Limit {
     why: "the custodians each receive the message whole; --format ssh signs files of any size (only their SHA-512 is sent)",
 };
 
-/// What `verify` reads for a plain signature.
+/// What `verify` reads for a plain signature: no more than `sign` signs.
 const VERIFY_LIMIT: Limit = Limit {
-    max: MAX_PAYLOAD,
-    why: "no threshold signature covers a longer message (an SSH signature covers any size)",
+    max: SIGN_LIMIT.max,
+    why: "no threshold signature covers a longer message (`sign` refuses more; an SSH signature covers any size)",
+};
+
+/// What `encrypt` takes for a `secret` key: the coordinator encrypts it.
+const PLAINTEXT_LIMIT: Limit = Limit {
+    max: MAX_PLAINTEXT,
+    why: "the coordinator receives it whole, base64 in JSON, within its request body limit",
 };
 
 /// What `encrypt` takes for a ristretto255 key: a ciphertext the custodians
@@ -98,11 +98,38 @@ const THRESHOLD_ENCRYPT_LIMIT: Limit = Limit {
     why: "the custodians must each receive the whole ciphertext to decrypt it",
 };
 
+/// What `decrypt` sends for a `secret` key.
+const CIPHERTEXT_LIMIT: Limit = Limit {
+    max: MAX_CIPHERTEXT,
+    why: "the coordinator receives it whole, base64 in JSON, within its request body limit",
+};
+
 /// What `decrypt` sends for a ristretto255 key.
 const THRESHOLD_DECRYPT_LIMIT: Limit = Limit {
     max: MAX_THRESHOLD_PAYLOAD,
     why: "the custodians each receive it whole",
 };
+
+// What `encrypt` makes, `decrypt` can send; every threshold limit is
+// within the coordinator's.
+const _: () = assert!(PLAINTEXT_LIMIT.max < CIPHERTEXT_LIMIT.max);
+const _: () = assert!(THRESHOLD_ENCRYPT_LIMIT.max < THRESHOLD_DECRYPT_LIMIT.max);
+const _: () = assert!(THRESHOLD_DECRYPT_LIMIT.max <= CIPHERTEXT_LIMIT.max);
+
+/// What each command needs of a key, for [`Error::Kind`].
+pub(crate) mod need {
+    /// `sign`.
+    pub(crate) const SIGN: &str = "sign needs an ed25519 key";
+    /// `verify`.
+    pub(crate) const VERIFY: &str = "verify needs an ed25519 key";
+    /// `encrypt`.
+    pub(crate) const ENCRYPT: &str =
+        "encrypt needs a secret or ristretto255 key (ed25519 keys sign)";
+    /// Anything that shows the group public key.
+    pub(crate) const PUBLIC_KEY: &str = "it has no public key";
+    /// `key show --format openssh|pem`.
+    pub(crate) const SSH_OR_PEM: &str = "--format openssh and pem need an ed25519 key (hex and public work for both threshold kinds)";
+}
 
 /// Everything a cluster command can fail with: one line each.
 #[derive(Debug, thiserror::Error)]
@@ -128,31 +155,14 @@ pub(crate) enum Error {
     NoCluster { path: PathBuf },
     #[error(transparent)]
     Tls(#[from] symbolon_transport::Error),
-    #[error("cannot reach the coordinator at {url}: {reason}")]
+    #[error("cannot reach the coordinator at {url}: {}", printable(reason))]
     Unreachable { url: String, reason: String },
-    #[error("{}", .0.one_line())]
+    #[error("{}", printable(&.0.one_line()))]
     Api(Box<Problem>),
-    #[error("the coordinator answered {status}: {body}")]
+    #[error("the coordinator answered {status}: {}", printable(body))]
     Http { status: u16, body: String },
-    #[error("the coordinator's answer is malformed: {reason}")]
+    #[error("the coordinator's answer is malformed: {}", printable(reason))]
     BadAnswer { reason: String },
-    #[error("{what} is {len} bytes; at most {max} are allowed")]
-    TooLarge {
-        what: &'static str,
-        len: usize,
-        max: usize,
-    },
-    #[error(
-        "{what} is {} bytes; at most {} are allowed: {}",
-        len.map_or_else(|| format!("more than {}", limit.max), |n| n.to_string()),
-        limit.max,
-        limit.why
-    )]
-    Oversized {
-        what: &'static str,
-        len: Option<usize>,
-        limit: Limit,
-    },
     #[error("--import works only with --kind secret: {} keys are generated in the cluster", kind.as_str())]
     ImportThreshold { kind: KeyKind },
     #[error(
@@ -202,12 +212,16 @@ pub(crate) enum Error {
         "refusing the coordinator's signature: it does not verify under key {key:?}'s public key {public_key}"
     )]
     SignatureInvalid { key: String, public_key: String },
+    #[error("cannot encode the SSH signature: {source}")]
+    SshSignature { source: ssh_key::Error },
     #[error("cannot encrypt: {0}")]
     Encrypt(symbolon_proto::Error),
     #[error("coordinator: {0}")]
     Coordinator(#[from] symbolon_coordinator::Error),
     #[error("custodian: {0}")]
     Custodian(#[from] symbolon_custodian::Error),
+    #[error("{0}")]
+    KeyName(symbolon_proto::Error),
     #[error("{0}")]
     Dev(String),
     #[error("{0}")]
@@ -331,6 +345,12 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     Ok(())
 }
 
+/// Validates a key name given on the command line.
+fn key_name(name: &str) -> Result<&str, Error> {
+    symbolon_proto::validate_name("key name", name).map_err(Error::KeyName)?;
+    Ok(name)
+}
+
 pub(crate) fn status(args: &StatusArgs) -> Result<(), Error> {
     let status: StatusResponse = runtime()?
         .block_on(async { api(args.client.config.as_deref())?.get("/v1/status").await })?;
@@ -344,24 +364,28 @@ pub(crate) fn status(args: &StatusArgs) -> Result<(), Error> {
     for c in &status.custodians {
         println!(
             "{:<12} {:<8} {:<8} {:<14} {:<10} {:<5} {:>6} {:>6}  {}",
-            c.id,
+            printable(&c.id),
             c.state.as_str(),
-            c.labels.country,
-            c.labels.region,
-            c.labels.provider,
+            printable(&c.labels.country),
+            printable(&c.labels.region),
+            printable(&c.labels.provider),
             c.labels.kind.as_str(),
             c.shares,
             c.faults,
             c.last_heartbeat.as_deref().map_or_else(
                 || "never".to_owned(),
-                |t| format!("{t} ({} ms ago)", c.silent_for_ms)
+                |t| format!("{} ({} ms ago)", printable(t), c.silent_for_ms)
             ),
         );
     }
     for line in status.custodians.iter().filter_map(fault_line) {
         println!("{line}");
     }
-    println!("{} keys; coordinator {}", status.keys, status.version);
+    println!(
+        "{} keys; coordinator {}",
+        status.keys,
+        printable(&status.version)
+    );
     Ok(())
 }
 
@@ -370,33 +394,38 @@ pub(crate) fn status(args: &StatusArgs) -> Result<(), Error> {
 fn fault_line(c: &symbolon_proto::api::CustodianStatus) -> Option<String> {
     let fault = c.last_fault.as_deref()?;
     Some(format!(
-        "custodian {} sent {} bad partial result{}; last: {fault}",
-        c.id,
+        "custodian {} sent {} bad partial result{}; last: {}",
+        printable(&c.id),
         c.faults,
-        if c.faults == 1 { "" } else { "s" }
+        if c.faults == 1 { "" } else { "s" },
+        printable(fault)
     ))
 }
 
 fn print_key(key: &KeyInfo) -> Result<(), Error> {
-    println!("name:      {}", key.name);
-    println!("id:        {}", key.id);
+    println!("name:      {}", printable(&key.name));
+    println!("id:        {}", printable(&key.id));
     println!("kind:      {}", key.kind.as_str());
     println!("threshold: {} of {}", key.threshold, key.shares);
     println!("version:   {}", key.version);
     if let Some(d) = key.distinct {
         println!("distinct:  {}", d.as_str());
     }
-    println!("created:   {} by {}", key.created_at, key.created_by);
+    println!(
+        "created:   {} by {}",
+        printable(&key.created_at),
+        printable(&key.created_by)
+    );
     let placement: Vec<String> = key
         .placement
         .iter()
-        .map(|p| format!("{}:{}", p.index, p.custodian))
+        .map(|p| format!("{}:{}", p.index, printable(&p.custodian)))
         .collect();
     println!("placement: {}", placement.join(" "));
     if key.kind == KeyKind::Secret {
         return Ok(());
     }
-    let group = group_key(key)?;
+    let group = group_key(key, need::PUBLIC_KEY)?;
     println!("public:    {}", group.to_hex());
     if let GroupKey::Ed25519(ed25519) = &group {
         let line =
@@ -404,7 +433,7 @@ fn print_key(key: &KeyInfo) -> Result<(), Error> {
                 key: key.name.clone(),
                 source,
             })?;
-        println!("openssh:   {line}");
+        println!("openssh:   {}", printable(&line));
         let pem = public_key::pem(ed25519).map_err(|source| Error::GroupKey {
             key: key.name.clone(),
             source,
@@ -414,13 +443,14 @@ fn print_key(key: &KeyInfo) -> Result<(), Error> {
     Ok(())
 }
 
-/// The group public key of a threshold key, as the coordinator gave it.
-fn group_key(key: &KeyInfo) -> Result<GroupKey, Error> {
+/// The group public key of a threshold key, as the coordinator gave it;
+/// `need` says what the command needs if it is a `secret` key.
+fn group_key(key: &KeyInfo, need: &'static str) -> Result<GroupKey, Error> {
     if key.kind == KeyKind::Secret {
         return Err(Error::Kind {
             key: key.name.clone(),
             kind: key.kind,
-            need: "it has no public key",
+            need,
         });
     }
     let hex = key
@@ -438,44 +468,41 @@ fn group_key(key: &KeyInfo) -> Result<GroupKey, Error> {
 /// One encoding of a threshold key's group public key, for
 /// `key show --format`.
 fn public_encoding(key: &KeyInfo, format: PublicFormat) -> Result<String, Error> {
-    let group = group_key(key)?;
+    let group = group_key(key, need::PUBLIC_KEY)?;
     let encoding_error = |source| Error::GroupKey {
         key: key.name.clone(),
         source,
     };
-    match (format, &group) {
-        (PublicFormat::Hex, _) => Ok(format!("{}\n", group.to_hex())),
-        (PublicFormat::Public, _) => Ok(PublicKeyFile {
+    match format {
+        PublicFormat::Hex => Ok(format!("{}\n", group.to_hex())),
+        PublicFormat::Public => Ok(PublicKeyFile {
             name: key.name.clone(),
             version: key.version,
             key: group,
         }
         .to_line()),
-        (PublicFormat::Openssh, GroupKey::Ed25519(ed25519)) => {
-            public_key::openssh_line(ed25519, &key.name)
+        PublicFormat::Openssh => {
+            let ed25519 = group.into_ed25519(&key.name, need::SSH_OR_PEM)?;
+            public_key::openssh_line(&ed25519, &key.name)
                 .map(|line| format!("{line}\n"))
                 .map_err(encoding_error)
         }
-        (PublicFormat::Pem, GroupKey::Ed25519(ed25519)) => {
-            public_key::pem(ed25519).map_err(encoding_error)
-        }
-        (PublicFormat::Openssh | PublicFormat::Pem, GroupKey::Ristretto255(_)) => {
-            Err(Error::Kind {
-                key: key.name.clone(),
-                kind: key.kind,
-                need: "--format openssh and pem need an ed25519 key (hex and public work for both threshold kinds)",
-            })
+        PublicFormat::Pem => {
+            let ed25519 = group.into_ed25519(&key.name, need::SSH_OR_PEM)?;
+            public_key::pem(&ed25519).map_err(encoding_error)
         }
     }
 }
 
+/// What `--public FILE` may weigh.
+const PUBLIC_FILE_LIMIT: Limit = Limit {
+    max: public_key::MAX_FILE_LEN,
+    why: "no public key file is larger",
+};
+
 /// Reads a `--public FILE` in any encoding `key show` prints.
 fn read_public(path: &Path) -> Result<PublicInput, Error> {
-    let limit = Limit {
-        max: public_key::MAX_FILE_LEN,
-        why: "no public key file is larger",
-    };
-    let bytes = sign::read_file(path, limit, "the public key file")?;
+    let bytes = file::read_limited(Some(path), PUBLIC_FILE_LIMIT, "the public key file")?;
     PublicInput::parse(&bytes).map_err(|source| Error::PublicKeyFile {
         path: path.to_owned(),
         source,
@@ -498,11 +525,11 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
             for k in &list.keys {
                 println!(
                     "{:<24} {:<13} {:>5} {:>7}  {}",
-                    k.name,
+                    printable(&k.name),
                     k.kind.as_str(),
                     format!("{}/{}", k.threshold, k.shares),
                     k.version,
-                    k.created_at
+                    printable(&k.created_at)
                 );
             }
             Ok(())
@@ -513,8 +540,7 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
             format,
             client,
         } => {
-            symbolon_proto::validate_name("key name", name)
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            let name = key_name(name)?;
             let key: KeyInfo = runtime()?.block_on(async {
                 api(client.config.as_deref())?
                     .get(&format!("/v1/keys/{name}"))
@@ -525,7 +551,7 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
             }
             if let Some(format) = format {
                 let text = public_encoding(&key, *format)?;
-                return write_output(None, text.as_bytes());
+                return Ok(file::write_public(None, text.as_bytes())?);
             }
             print_key(&key)
         }
@@ -533,8 +559,7 @@ pub(crate) fn key(command: &KeyCommand) -> Result<(), Error> {
 }
 
 fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
-    symbolon_proto::validate_name("key name", &args.name)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    key_name(&args.name)?;
     let kind = match args.kind {
         KindArg::Secret => KeyKind::Secret,
         KindArg::Ed25519 => KeyKind::Ed25519,
@@ -571,98 +596,56 @@ fn key_create(args: &KeyCreateArgs) -> Result<(), Error> {
     if args.json {
         return print_json(&key);
     }
+    let placement: Vec<&str> = key.placement.iter().map(|p| p.custodian.as_str()).collect();
     eprintln!(
         "created key {} ({} of {}) on {}",
-        key.name,
+        printable(&key.name),
         key.threshold,
         key.shares,
-        key.placement
-            .iter()
-            .map(|p| p.custodian.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        printable_list(&placement, ", ")
     );
     print_key(&key)
 }
 
-fn read_input(input: Option<&Path>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    Ok(match input {
-        Some(path) => file::read(path)?,
-        None => file::read_stdin()?,
-    })
-}
-
-fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
-    match out {
-        Some(path) => Ok(file::write_private(path, &[bytes])?),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(bytes)
-                .and_then(|()| stdout.flush())
-                .map_err(|e| Error::Cli(CliError::WriteStdout(e)))
-        }
-    }
+/// The input of `encrypt`, within the limit of where it is encrypted.
+fn read_plaintext(
+    input: Option<&Path>,
+    limit: Limit,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    Ok(file::read_limited(input, limit, "the input")?)
 }
 
 /// `encrypt`: a `secret` key encrypts in the cluster; a `ristretto255`
 /// key encrypts here, to its group public key (from `--public FILE`, with
 /// no cluster at all, or from the coordinator): its plaintext never
-/// leaves this process.
+/// leaves this process. Where it is encrypted says how large it may be,
+/// so the key is looked up before the input is read.
 pub(crate) fn encrypt(args: &EncryptArgs) -> Result<(), Error> {
     let crypt = &args.crypt;
-    symbolon_proto::validate_name("key name", &crypt.key)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let offline = match &args.public {
-        Some(path) => Some(encryption_key_file(path, &crypt.key)?),
-        None => None,
-    };
-    let plaintext = read_input(crypt.input.as_deref())?;
-    if plaintext.len() > MAX_PLAINTEXT {
-        return Err(Error::TooLarge {
-            what: "the input",
-            len: plaintext.len(),
-            max: MAX_PLAINTEXT,
-        });
-    }
-    if let Some((key, version)) = offline {
-        return encrypt_to(&key, &crypt.key, version, &plaintext, crypt.out.as_deref());
+    let name = key_name(&crypt.key)?;
+    let (input, out) = (crypt.input.as_deref(), crypt.out.as_deref());
+    if let Some(path) = &args.public {
+        let (key, version) = encryption_key_file(path, name)?;
+        let plaintext = read_plaintext(input, THRESHOLD_ENCRYPT_LIMIT)?;
+        return encrypt_to(&key, name, version, &plaintext, out);
     }
     let runtime = runtime()?;
     let api = api(crypt.client.config.as_deref())?;
-    let info: KeyInfo =
-        runtime.block_on(async { api.get(&format!("/v1/keys/{}", crypt.key)).await })?;
-    match info.kind {
-        KeyKind::Secret => {}
-        KeyKind::Ristretto255 => {
-            let GroupKey::Ristretto255(key) = group_key(&info)? else {
-                return Err(Error::NoPublicKey { key: info.name });
-            };
-            return encrypt_to(
-                &key,
-                &crypt.key,
-                info.version,
-                &plaintext,
-                crypt.out.as_deref(),
-            );
-        }
-        KeyKind::Ed25519 => {
-            return Err(Error::Kind {
-                key: info.name,
-                kind: info.kind,
-                need: "encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
-            });
-        }
+    let info: KeyInfo = runtime.block_on(async { api.get(&format!("/v1/keys/{name}")).await })?;
+    if info.kind != KeyKind::Secret {
+        let key = group_key(&info, need::ENCRYPT)?.into_ristretto255(&info.name, need::ENCRYPT)?;
+        let plaintext = read_plaintext(input, THRESHOLD_ENCRYPT_LIMIT)?;
+        return encrypt_to(&key, name, info.version, &plaintext, out);
     }
     let request = EncryptRequest {
-        plaintext: plaintext.into(),
+        plaintext: read_plaintext(input, PLAINTEXT_LIMIT)?.into(),
     };
     let answer: EncryptResponse = runtime.block_on(async {
-        api.post(&format!("/v1/keys/{}/encrypt", crypt.key), &request)
+        api.post(&format!("/v1/keys/{name}/encrypt"), &request)
             .await
     })?;
     warn_failures(&answer.failures);
-    write_output(crypt.out.as_deref(), &answer.ciphertext)
+    Ok(file::write_secret(out, &answer.ciphertext)?)
 }
 
 /// The ristretto255 key and version in the Symbolon public key file
@@ -683,14 +666,8 @@ fn encryption_key_file(
             found: file.name,
         });
     }
-    match file.key {
-        GroupKey::Ristretto255(key) => Ok((key, file.version)),
-        GroupKey::Ed25519(_) => Err(Error::Kind {
-            key: file.name,
-            kind: KeyKind::Ed25519,
-            need: "encrypt needs a secret or ristretto255 key (ed25519 keys sign)",
-        }),
-    }
+    let key = file.key.into_ristretto255(&file.name, need::ENCRYPT)?;
+    Ok((key, file.version))
 }
 
 /// Encrypts here to a ristretto255 group key (TDH2, the `SYMT` format).
@@ -701,61 +678,54 @@ fn encrypt_to(
     plaintext: &[u8],
     out: Option<&Path>,
 ) -> Result<(), Error> {
-    if plaintext.len() > THRESHOLD_ENCRYPT_LIMIT.max {
-        return Err(Error::Oversized {
-            what: "the input",
-            len: Some(plaintext.len()),
-            limit: THRESHOLD_ENCRYPT_LIMIT,
-        });
-    }
-    let ciphertext = symbolon_proto::ciphertext::encrypt_threshold(
-        key,
-        name,
-        version,
-        plaintext,
-        &mut rand::rng(),
-    )
-    .map_err(Error::Encrypt)?;
-    write_output(out, &ciphertext)
+    let ciphertext = ciphertext::encrypt_threshold(key, name, version, plaintext, &mut rand::rng())
+        .map_err(Error::Encrypt)?;
+    Ok(file::write_secret(out, &ciphertext)?)
 }
 
 /// Custodians that were skipped in an operation that still succeeded.
 fn warn_failures(failures: &[symbolon_proto::CustodianFailure]) {
     for f in failures {
-        eprintln!(
-            "warning: custodian {} did not contribute: {}",
-            f.id, f.reason
-        );
+        eprintln!("{}", failure_line(f));
+    }
+}
+
+/// The warning for one custodian that did not contribute (its id and
+/// reason come from the coordinator: made printable).
+fn failure_line(f: &symbolon_proto::CustodianFailure) -> String {
+    format!(
+        "warning: custodian {} did not contribute: {}",
+        printable(&f.id),
+        printable(&f.reason)
+    )
+}
+
+/// The limit on a ciphertext `decrypt` sends, by its magic: a threshold
+/// ciphertext goes whole to every custodian, another only to the
+/// coordinator.
+fn decrypt_limit(magic: &[u8]) -> Limit {
+    if ciphertext::is_threshold(magic) {
+        THRESHOLD_DECRYPT_LIMIT
+    } else {
+        CIPHERTEXT_LIMIT
     }
 }
 
 pub(crate) fn decrypt(args: &CryptArgs) -> Result<(), Error> {
-    symbolon_proto::validate_name("key name", &args.key)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let ciphertext = read_input(args.input.as_deref())?;
-    if ciphertext.len() > MAX_CIPHERTEXT {
-        return Err(Error::TooLarge {
-            what: "the ciphertext",
-            len: ciphertext.len(),
-            max: MAX_CIPHERTEXT,
-        });
-    }
-    if symbolon_proto::ciphertext::is_threshold(&ciphertext)
-        && ciphertext.len() > THRESHOLD_DECRYPT_LIMIT.max
-    {
-        return Err(Error::Oversized {
-            what: "the ciphertext",
-            len: Some(ciphertext.len()),
-            limit: THRESHOLD_DECRYPT_LIMIT,
-        });
-    }
+    let name = key_name(&args.key)?;
+    let ciphertext = file::read_limited_by(
+        args.input.as_deref(),
+        "the ciphertext",
+        THRESHOLD_MAGIC.len(),
+        decrypt_limit,
+    )?;
     // Check the header locally so a wrong file fails fast with a clear reason.
-    let header = symbolon_proto::ciphertext::parse_header(&ciphertext)
+    let header = ciphertext::parse_header(&ciphertext)
         .map_err(|e| Error::Usage(format!("the input is not a Symbolon ciphertext: {e}")))?;
-    if header.key != args.key {
+    if header.key != name {
         return Err(Error::Usage(format!(
-            "the ciphertext was made with key {:?}, not {:?}",
-            header.key, args.key
+            "the ciphertext was made with key {:?}, not {name:?}",
+            header.key
         )));
     }
     let request = DecryptRequest {
@@ -763,16 +733,20 @@ pub(crate) fn decrypt(args: &CryptArgs) -> Result<(), Error> {
     };
     let answer: DecryptResponse = runtime()?.block_on(async {
         api(args.client.config.as_deref())?
-            .post(&format!("/v1/keys/{}/decrypt", args.key), &request)
+            .post(&format!("/v1/keys/{name}/decrypt"), &request)
             .await
     })?;
     warn_failures(&answer.failures);
-    write_output(args.out.as_deref(), answer.plaintext.expose_secret())
+    // The plaintext: a private file, or standard output unbuffered (no
+    // copy left in the standard library's buffer).
+    Ok(file::write_secret(
+        args.out.as_deref(),
+        answer.plaintext.expose_secret(),
+    )?)
 }
 
 pub(crate) fn release(args: &ReleaseArgs) -> Result<(), Error> {
-    symbolon_proto::validate_name("key name", &args.key)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let name = key_name(&args.key)?;
     args.to
         .parse::<symbolon_envelope::Recipient>()
         .map_err(|e| Error::Usage(format!("--to {:?}: {e}", args.to)))?;
@@ -781,15 +755,15 @@ pub(crate) fn release(args: &ReleaseArgs) -> Result<(), Error> {
     };
     let answer: ReleaseKeyResponse = runtime()?.block_on(async {
         api(args.client.config.as_deref())?
-            .post(&format!("/v1/keys/{}/release", args.key), &request)
+            .post(&format!("/v1/keys/{name}/release"), &request)
             .await
     })?;
     warn_failures(&answer.failures);
-    write_output(args.out.as_deref(), answer.envelope.as_bytes())?;
+    // Sealed to the recipient, but kept as private as a plaintext.
+    file::write_secret(args.out.as_deref(), answer.envelope.as_bytes())?;
     eprintln!(
-        "released key {} sealed to the recipient (custodians: {}); open it with `symbolon combine FILE --identity ID_FILE`",
-        args.key,
-        answer.custodians.join(", ")
+        "released key {name} sealed to the recipient (custodians: {}); open it with `symbolon combine FILE --identity ID_FILE`",
+        printable_list(&answer.custodians, ", ")
     );
     Ok(())
 }
@@ -831,6 +805,53 @@ mod tests {
                 .unwrap()
                 .starts_with("custodian c3 sent 3 bad partial results; ")
         );
+        // What the coordinator relays cannot drive the terminal.
+        c.id = "c3\u{1b}[1A".into();
+        c.last_fault = Some("bad share\r\u{1b}[2Kall good".into());
+        assert_eq!(
+            fault_line(&c).unwrap(),
+            "custodian c3\\u{1b}[1A sent 3 bad partial results; last: bad share\\r\\u{1b}[2Kall good"
+        );
+    }
+
+    #[test]
+    fn server_supplied_text_is_printed_escaped() {
+        let failure = symbolon_proto::CustodianFailure {
+            id: "c2\u{1b}]0;owned\u{7}".into(),
+            reason: "timed out\nwarning: none".into(),
+        };
+        assert_eq!(
+            failure_line(&failure),
+            "warning: custodian c2\\u{1b}]0;owned\\u{7} did not contribute: timed out\\nwarning: none"
+        );
+        let mut problem = Problem::new(
+            503,
+            "not-enough-custodians",
+            "Not enough custodians",
+            "2 of 3 needed\u{1b}[31m",
+        );
+        problem.custodians.push(failure);
+        assert_eq!(
+            Error::Api(Box::new(problem)).to_string(),
+            "2 of 3 needed\\u{1b}[31m; c2\\u{1b}]0;owned\\u{7}: timed out\\nwarning: none"
+        );
+        let e = Error::Http {
+            status: 502,
+            body: "<html>\u{1b}[5m".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the coordinator answered 502: <html>\\u{1b}[5m"
+        );
+    }
+
+    #[test]
+    fn a_ciphertext_is_limited_by_where_it_goes() {
+        assert_eq!(decrypt_limit(b"SYMT"), THRESHOLD_DECRYPT_LIMIT);
+        assert_eq!(decrypt_limit(b"SYMC"), CIPHERTEXT_LIMIT);
+        assert_eq!(decrypt_limit(b""), CIPHERTEXT_LIMIT);
+        // `verify` reads no more than `sign` signs.
+        assert_eq!(VERIFY_LIMIT.max, SIGN_LIMIT.max);
     }
 
     #[test]

@@ -30,20 +30,21 @@ use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
 use symbolon_proto::api::KeyKind;
 use symbolon_threshold::tdh2::EncryptionKey;
 
+use super::Error;
+
 /// The first field of a Symbolon public key file.
 pub(crate) const MAGIC: &str = "symbolon-public-key";
 /// The format version this build writes and reads.
 pub(crate) const VERSION: &str = "v1";
 /// The comment of the OpenSSH line: `symbolon:` then the key's name.
 const SSH_COMMENT_PREFIX: &str = "symbolon:";
-/// The largest public key file read (a PEM block or one line are far smaller).
+/// The largest public key file read (a PEM block or one line are far
+/// smaller); the parsers here leave the bound to the reader.
 pub(crate) const MAX_FILE_LEN: usize = 4096;
 
 /// Why a public key (in any encoding) is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PublicKeyError {
-    #[error("the file is {len} bytes; a public key file is at most {max}")]
-    TooLong { len: usize, max: usize },
     #[error("the file is not text (ASCII)")]
     NotText,
     #[error("the file has more than one line")]
@@ -123,10 +124,49 @@ impl GroupKey {
     ///
     /// [`PublicKeyError::KeyHex`], then as [`GroupKey::from_bytes`].
     pub(crate) fn from_hex(kind: KeyKind, text: &str) -> Result<GroupKey, PublicKeyError> {
-        if kind == KeyKind::Secret {
-            return Err(PublicKeyError::SecretKind);
-        }
         GroupKey::from_bytes(kind, lower_hex32(text)?)
+    }
+
+    /// The Ed25519 key, for key `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Kind`] naming the key, its kind and `need` (one of the
+    /// [`need`](super::need) texts) if it is a ristretto255 key.
+    pub(crate) fn into_ed25519(
+        self,
+        name: &str,
+        need: &'static str,
+    ) -> Result<VerifyingKey, Error> {
+        match self {
+            GroupKey::Ed25519(key) => Ok(key),
+            other => Err(other.wrong_kind(name, need)),
+        }
+    }
+
+    /// The ristretto255 key, for key `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Kind`] naming the key, its kind and `need` if it is an
+    /// Ed25519 key.
+    pub(crate) fn into_ristretto255(
+        self,
+        name: &str,
+        need: &'static str,
+    ) -> Result<EncryptionKey, Error> {
+        match self {
+            GroupKey::Ristretto255(key) => Ok(key),
+            other => Err(other.wrong_kind(name, need)),
+        }
+    }
+
+    fn wrong_kind(&self, name: &str, need: &'static str) -> Error {
+        Error::Kind {
+            key: name.to_owned(),
+            kind: self.kind(),
+            need,
+        }
     }
 
     /// The key's kind.
@@ -262,12 +302,6 @@ impl PublicKeyFile {
 /// The one line of `bytes` without its line end; refuses non-ASCII text,
 /// control characters and further lines.
 fn one_line(bytes: &[u8]) -> Result<&str, PublicKeyError> {
-    if bytes.len() > MAX_FILE_LEN {
-        return Err(PublicKeyError::TooLong {
-            len: bytes.len(),
-            max: MAX_FILE_LEN,
-        });
-    }
     let body = bytes
         .strip_suffix(b"\r\n")
         .or_else(|| bytes.strip_suffix(b"\n"))
@@ -342,12 +376,6 @@ impl PublicInput {
     /// [`PublicKeyError::Unrecognised`] if it is none of them, else the
     /// reason the recognised encoding is malformed.
     pub(crate) fn parse(bytes: &[u8]) -> Result<PublicInput, PublicKeyError> {
-        if bytes.len() > MAX_FILE_LEN {
-            return Err(PublicKeyError::TooLong {
-                len: bytes.len(),
-                max: MAX_FILE_LEN,
-            });
-        }
         if bytes.starts_with(MAGIC.as_bytes()) {
             return PublicKeyFile::parse(bytes).map(PublicInput::File);
         }
@@ -565,14 +593,6 @@ mod tests {
                 "{text:?}"
             );
         }
-        let long = vec![b'a'; MAX_FILE_LEN + 1];
-        assert_eq!(
-            PublicKeyFile::parse(&long),
-            Err(PublicKeyError::TooLong {
-                len: MAX_FILE_LEN + 1,
-                max: MAX_FILE_LEN
-            })
-        );
         // A non-canonical Ed25519 y coordinate (≥ p) is not a point here:
         // 0xff…7f is 2^255 - 1.
         let mut high = "ff".repeat(31);
@@ -595,6 +615,31 @@ mod tests {
         assert_eq!(
             GroupKey::from_hex(KeyKind::Secret, &hex),
             Err(PublicKeyError::SecretKind)
+        );
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_kind_is_named_with_what_is_needed() {
+        let ed = GroupKey::Ed25519(ed_key());
+        let ristretto = GroupKey::Ristretto255(ristretto_key());
+        assert_eq!(ed.clone().into_ed25519("s", "x").unwrap(), ed_key());
+        assert_eq!(
+            ristretto.clone().into_ristretto255("v", "x").unwrap(),
+            ristretto_key()
+        );
+        let err = ristretto
+            .into_ed25519("vault", super::super::need::SIGN)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "key \"vault\" is a ristretto255 key; sign needs an ed25519 key"
+        );
+        let err = ed
+            .into_ristretto255("signer", super::super::need::ENCRYPT)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "key \"signer\" is an ed25519 key; encrypt needs a secret or ristretto255 key (ed25519 keys sign)"
         );
     }
 

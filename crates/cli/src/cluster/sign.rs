@@ -1,34 +1,43 @@
 //! `symbolon sign` and `symbolon verify`: threshold Ed25519 signatures.
 //!
 //! `sign` asks the coordinator, whose custodians sign together (FROST,
-//! RFC 9591; the key never exists whole), and accepts the answer only if
-//! it is by the key's public key as `GET /v1/keys/NAME` gives it and
-//! verifies under it (`verify_strict`): a coordinator that answers with
-//! another key or a bad signature gets nothing printed. `verify` checks
-//! locally, with the public key from the coordinator or from a file.
+//! RFC 9591; the key never exists whole), and prints the answer only if it
+//! is by the key's public key and verifies under it (`verify_strict`): a
+//! bad signature never gets written. Which public key: with `--public
+//! FILE`, the one pinned there, so a coordinator that answers with another
+//! key is caught; without, the one `GET /v1/keys/NAME` gives, which only
+//! catches a coordinator that contradicts itself (one that lies about the
+//! key consistently is believed). `verify` checks locally, with the public
+//! key from the coordinator or from a file.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use symbolon_proto::api::{KeyInfo, KeyKind, SignRequest, SignResponse};
+use symbolon_proto::api::{KeyInfo, SignRequest, SignResponse};
 
 use super::args::{SignArgs, SignFormat, VerifyArgs};
-use super::public_key::{GroupKey, PublicInput};
+use super::public_key::PublicInput;
 use super::signature::{
-    self, DEFAULT_NAMESPACE, Invalid, MAX_SIGNATURE_FILE, MessageDigest, PlainFormat, SSH_HASH,
-    SignatureFile,
+    self, Invalid, MAX_SIGNATURE_FILE, MessageDigest, PlainFormat, SignatureFile,
 };
-use super::{Error, Limit, SIGN_LIMIT, VERIFY_LIMIT, api, runtime, warn_failures};
+use super::{Error, SIGN_LIMIT, VERIFY_LIMIT, api, key_name, need, runtime, warn_failures};
 use crate::error::CliError;
+use crate::file::{self, Limit};
+use crate::terminal::printable_list;
 
-/// The size of the pieces a message is read in.
+/// The size of the pieces a message is hashed in.
 const CHUNK: usize = 64 * 1024;
 
+/// What `verify` reads of a signature file.
+const SIGNATURE_FILE_LIMIT: Limit = Limit {
+    max: MAX_SIGNATURE_FILE,
+    why: "no signature file is larger",
+};
+
 pub(crate) fn sign(args: &SignArgs) -> Result<(), Error> {
-    symbolon_proto::validate_name("key name", &args.key)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let name = key_name(&args.key)?;
     let format = args.format.unwrap_or(if args.out.is_some() {
         SignFormat::Raw
     } else {
@@ -39,59 +48,87 @@ pub(crate) fn sign(args: &SignArgs) -> Result<(), Error> {
             "--namespace applies only to --format ssh".into(),
         ));
     }
-    let namespace = args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = args.namespace.clone().unwrap_or_default();
+    // A pinned key is read first: a wrong file fails before anything is
+    // read or sent.
+    let pinned = match &args.public {
+        Some(path) => Some(offline_key(path, Some(name), need::SIGN)?),
+        None => None,
+    };
     // What the key signs: the message itself, or for SSHSIG the blob that
     // carries the message's SHA-512 (the message then never leaves here).
     let signed = if format == SignFormat::Ssh {
-        signature::check_namespace(namespace).map_err(|e| Error::Usage(e.to_string()))?;
-        let mut digest = MessageDigest::new(SSH_HASH);
-        stream(args.input.as_deref(), None, |chunk| digest.update(chunk))?;
-        signature::ssh_signed_data(namespace, &digest.finalize())
-            .map_err(|e| Error::Usage(e.to_string()))?
+        let mut digest = MessageDigest::ssh();
+        stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
+        signature::ssh_signed_data(&namespace, &digest.finalize())
+            .map_err(|source| Error::SshSignature { source })?
     } else {
-        read_message(args.input.as_deref(), SIGN_LIMIT)?
+        // Not a secret: out of its wiping buffer, without a copy.
+        let mut message = file::read_limited(args.input.as_deref(), SIGN_LIMIT, "the message")?;
+        std::mem::take(&mut *message)
     };
     let request = SignRequest { message: signed };
     let (group, answer) = runtime()?.block_on(async {
         let api = api(args.client.config.as_deref())?;
-        let info: KeyInfo = api.get(&format!("/v1/keys/{}", args.key)).await?;
-        let group = ed25519_key(&info, "sign needs an ed25519 key")?;
-        let answer: SignResponse = api
-            .post(&format!("/v1/keys/{}/sign", args.key), &request)
-            .await?;
+        let group = match pinned {
+            Some(key) => key,
+            None => ed25519_key(&api.get(&format!("/v1/keys/{name}")).await?, need::SIGN)?,
+        };
+        let answer: SignResponse = api.post(&format!("/v1/keys/{name}/sign"), &request).await?;
         Ok::<_, Error>((group, answer))
     })?;
-    // Fail closed: the signature must be by the key's public key and hold.
-    if answer.public_key != group.to_bytes() {
-        return Err(Error::SignerMismatch {
-            key: args.key.clone(),
-            expected: hex::encode(group.to_bytes()),
-            answered: hex::encode(answer.public_key),
-        });
-    }
-    group
-        .verify_strict(&request.message, &Signature::from_bytes(&answer.signature))
-        .map_err(|_| Error::SignatureInvalid {
-            key: args.key.clone(),
-            public_key: hex::encode(group.to_bytes()),
-        })?;
+    accept(name, &group, &request.message, &answer)?;
     warn_failures(&answer.failures);
     let output = match format {
-        SignFormat::Ssh => signature::ssh_armor(&group, namespace, &answer.signature)
-            .map_err(|e| Error::Usage(e.to_string()))?
+        SignFormat::Ssh => signature::ssh_armor(&group, &namespace, &answer.signature)
+            .map_err(|source| Error::SshSignature { source })?
             .into_bytes(),
         SignFormat::Raw => signature::encode(PlainFormat::Raw, &answer.signature),
         SignFormat::Hex => signature::encode(PlainFormat::Hex, &answer.signature),
         SignFormat::Base64 => signature::encode(PlainFormat::Base64, &answer.signature),
     };
-    write_public(args.out.as_deref(), &output)?;
-    eprintln!(
-        "signed with key {} version {} by {}",
-        args.key,
-        answer.version,
-        answer.custodians.join(", ")
-    );
+    file::write_public(args.out.as_deref(), &output)?;
+    eprintln!("{}", signed_line(name, &answer));
     Ok(())
+}
+
+/// Accepts the coordinator's signature of `message` for key `key` only if
+/// it is by `group`, the key's public key, and verifies under it
+/// (`verify_strict`): fail closed.
+///
+/// # Errors
+///
+/// [`Error::SignerMismatch`] if the answer names another public key,
+/// [`Error::SignatureInvalid`] if the signature does not verify.
+pub(super) fn accept(
+    key: &str,
+    group: &VerifyingKey,
+    message: &[u8],
+    answer: &SignResponse,
+) -> Result<(), Error> {
+    if answer.public_key != group.to_bytes() {
+        return Err(Error::SignerMismatch {
+            key: key.to_owned(),
+            expected: hex::encode(group.to_bytes()),
+            answered: hex::encode(answer.public_key),
+        });
+    }
+    group
+        .verify_strict(message, &Signature::from_bytes(&answer.signature))
+        .map_err(|_| Error::SignatureInvalid {
+            key: key.to_owned(),
+            public_key: hex::encode(group.to_bytes()),
+        })
+}
+
+/// What `sign` reports on standard error: the key, its version and the
+/// custodians that signed (as the coordinator names them, made printable).
+fn signed_line(key: &str, answer: &SignResponse) -> String {
+    format!(
+        "signed with key {key} version {} by {}",
+        answer.version,
+        printable_list(&answer.custodians, ", ")
+    )
 }
 
 /// Runs `verify` and prints its verdict: exit status 0 valid, 1 invalid,
@@ -115,14 +152,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> ExitCode {
 
 /// `Ok(Ok(()))` valid, `Ok(Err(_))` invalid, `Err(_)` could not tell.
 fn check(args: &VerifyArgs) -> Result<Result<(), Invalid>, Error> {
-    if let Some(key) = &args.key {
-        symbolon_proto::validate_name("key name", key).map_err(|e| Error::Usage(e.to_string()))?;
-    }
-    let limit = Limit {
-        max: MAX_SIGNATURE_FILE,
-        why: "no signature file is larger",
-    };
-    let bytes = read_file(&args.signature, limit, "the signature file")?;
+    let name = args.key.as_deref().map(key_name).transpose()?;
+    let bytes = file::read_limited(
+        Some(&args.signature),
+        SIGNATURE_FILE_LIMIT,
+        "the signature file",
+    )?;
     let sig = SignatureFile::parse(&bytes).map_err(|source| Error::SignatureFile {
         path: args.signature.clone(),
         source,
@@ -133,64 +168,48 @@ fn check(args: &VerifyArgs) -> Result<Result<(), Invalid>, Error> {
             args.signature.display()
         )));
     }
-    let namespace = args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
-    signature::check_namespace(namespace).map_err(|e| Error::Usage(e.to_string()))?;
-    let key = match (&args.public, &args.key) {
-        (Some(path), name) => offline_key(path, name.as_deref())?,
-        (None, Some(name)) => runtime()?.block_on(async {
-            let info: KeyInfo = api(args.client.config.as_deref())?
-                .get(&format!("/v1/keys/{name}"))
-                .await?;
-            ed25519_key(&info, "verify needs an ed25519 key")
-        })?,
-        (None, None) => return Err(Error::Usage("give --key NAME or --public FILE".into())),
+    let key = match &args.public {
+        Some(path) => offline_key(path, name, need::VERIFY)?,
+        None => {
+            // clap requires --key without --public.
+            let name = name.unwrap_or_default();
+            runtime()?.block_on(async {
+                let info: KeyInfo = api(args.client.config.as_deref())?
+                    .get(&format!("/v1/keys/{name}"))
+                    .await?;
+                ed25519_key(&info, need::VERIFY)
+            })?
+        }
     };
     Ok(match sig {
         SignatureFile::Plain(sig) => {
-            let message = read_message(args.input.as_deref(), VERIFY_LIMIT)?;
+            let message = file::read_limited(args.input.as_deref(), VERIFY_LIMIT, "the message")?;
             signature::check_plain(&key, &message, &sig)
         }
         SignatureFile::Ssh(sig) => {
-            let mut digest = MessageDigest::new(sig.hash_alg());
-            stream(args.input.as_deref(), None, |chunk| digest.update(chunk))?;
-            signature::check_ssh(&key, namespace, &sig, &digest.finalize())
+            let mut digest =
+                MessageDigest::new(sig.hash_alg()).map_err(|source| Error::SignatureFile {
+                    path: args.signature.clone(),
+                    source,
+                })?;
+            stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
+            let namespace = args.namespace.clone().unwrap_or_default();
+            signature::check_ssh(&key, &namespace, &sig, &digest.finalize())
         }
     })
 }
 
-/// The Ed25519 group key of `info`, or why there is none.
-fn ed25519_key(info: &KeyInfo, need: &'static str) -> Result<VerifyingKey, Error> {
-    if info.kind != KeyKind::Ed25519 {
-        return Err(Error::Kind {
-            key: info.name.clone(),
-            kind: info.kind,
-            need,
-        });
-    }
-    match super::group_key(info)? {
-        GroupKey::Ed25519(key) => Ok(key),
-        GroupKey::Ristretto255(_) => Err(Error::Kind {
-            key: info.name.clone(),
-            kind: KeyKind::Ristretto255,
-            need,
-        }),
-    }
+/// The Ed25519 group key of `info`, or why there is none; `need` says
+/// what the command needs.
+pub(super) fn ed25519_key(info: &KeyInfo, need: &'static str) -> Result<VerifyingKey, Error> {
+    super::group_key(info, need)?.into_ed25519(&info.name, need)
 }
 
 /// The Ed25519 key in a `--public` file; `name` (from `--key`) must match
 /// the name the file carries, if it carries one.
-fn offline_key(path: &Path, name: Option<&str>) -> Result<VerifyingKey, Error> {
+fn offline_key(path: &Path, name: Option<&str>, need: &'static str) -> Result<VerifyingKey, Error> {
     let (key, file_name) = match super::read_public(path)? {
-        PublicInput::File(file) => match file.key {
-            GroupKey::Ed25519(key) => (key, Some(file.name)),
-            GroupKey::Ristretto255(_) => {
-                return Err(Error::Kind {
-                    key: file.name,
-                    kind: KeyKind::Ristretto255,
-                    need: "verify needs an ed25519 key",
-                });
-            }
-        },
+        PublicInput::File(file) => (file.key.into_ed25519(&file.name, need)?, Some(file.name)),
         PublicInput::Ed25519 { key, name } => (key, name),
     };
     if let (Some(given), Some(found)) = (name, file_name)
@@ -205,133 +224,99 @@ fn offline_key(path: &Path, name: Option<&str>) -> Result<VerifyingKey, Error> {
     Ok(key)
 }
 
-/// The message to sign or verify, within `limit`.
-fn read_message(input: Option<&Path>, limit: Limit) -> Result<Vec<u8>, Error> {
-    let mut message = Vec::new();
-    stream(input, Some(limit), |chunk| {
-        message.extend_from_slice(chunk);
-    })?;
-    Ok(message)
-}
-
-/// Reads `input` (standard input if `None`) in pieces, handing each to
-/// `each`; refuses input beyond `limit` bytes.
-fn stream(
-    input: Option<&Path>,
-    limit: Option<Limit>,
-    mut each: impl FnMut(&[u8]),
-) -> Result<(), Error> {
-    let (mut reader, path): (Box<dyn std::io::Read>, Option<PathBuf>) = match input {
-        Some(path) => {
-            let file = std::fs::File::open(path).map_err(|source| Error::Read {
-                path: path.to_owned(),
-                source,
-            })?;
-            // A file's size is known: refuse it before reading.
-            let len = file
-                .metadata()
-                .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
-                .unwrap_or(0);
-            if let Some(limit) = limit
-                && len > limit.max
-            {
-                return Err(Error::Oversized {
-                    what: "the message",
-                    len: Some(len),
-                    limit,
-                });
-            }
-            (Box::new(file), Some(path.to_owned()))
-        }
-        None => (Box::new(std::io::stdin().lock()), None),
+/// Reads `input` (standard input if `None`) to the end in pieces, handing
+/// each to `each`: an SSH signature's message is hashed as it streams by,
+/// whatever its size.
+fn stream(input: Option<&Path>, mut each: impl FnMut(&[u8])) -> Result<(), Error> {
+    let mut reader: Box<dyn std::io::Read> = match input {
+        Some(path) => Box::new(std::fs::File::open(path).map_err(|source| CliError::Read {
+            path: path.to_owned(),
+            source,
+        })?),
+        None => Box::new(std::io::stdin().lock()),
     };
-    let read_error = |source| match &path {
-        Some(path) => Error::Read {
-            path: path.clone(),
+    let read_error = |source| match input {
+        Some(path) => CliError::Read {
+            path: path.to_owned(),
             source,
         },
-        None => Error::Cli(CliError::ReadStdin(source)),
+        None => CliError::ReadStdin(source),
     };
     let mut buffer = vec![0u8; CHUNK];
-    let mut total = 0usize;
     loop {
-        let n = match reader.read(&mut buffer) {
+        match reader.read(&mut buffer) {
             Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(e)),
-        };
-        total = total.saturating_add(n);
-        if let Some(limit) = limit
-            && total > limit.max
-        {
-            return Err(Error::Oversized {
-                what: "the message",
-                len: None,
-                limit,
-            });
+            Ok(n) => each(buffer.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_error(e).into()),
         }
-        each(buffer.get(..n).unwrap_or_default());
     }
 }
 
-/// Reads a small file whole, refusing it beyond `limit`.
-pub(super) fn read_file(path: &Path, limit: Limit, what: &'static str) -> Result<Vec<u8>, Error> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let len = file
-        .metadata()
-        .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
-        .unwrap_or(0);
-    if len > limit.max {
-        return Err(Error::Oversized {
-            what,
-            len: Some(len),
-            limit,
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(
-        u64::try_from(limit.max)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1),
-    )
-    .read_to_end(&mut bytes)
-    .map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    if bytes.len() > limit.max {
-        // It grew while being read.
-        return Err(Error::Oversized {
-            what,
-            len: None,
-            limit,
-        });
-    }
-    Ok(bytes)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer as _, SigningKey};
 
-/// Writes public output (a signature) to `out` (mode 0644, atomically) or
-/// standard output.
-fn write_public(out: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
-    match out {
-        Some(path) => symbolon_transport::write_atomically(
-            path,
-            bytes,
-            0o644,
-            symbolon_transport::Existing::Replace,
-        )
-        .map_err(|e| Error::Cli(CliError::from(e))),
-        None => {
-            use std::io::Write as _;
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(bytes)
-                .and_then(|()| stdout.flush())
-                .map_err(|e| Error::Cli(CliError::WriteStdout(e)))
+    fn answer(key: &SigningKey, message: &[u8]) -> SignResponse {
+        SignResponse {
+            signature: key.sign(message).to_bytes(),
+            public_key: key.verifying_key().to_bytes(),
+            version: 3,
+            custodians: vec!["c1".into(), "c2".into()],
+            failures: Vec::new(),
         }
+    }
+
+    #[test]
+    fn only_a_signature_by_the_key_that_verifies_is_accepted() {
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let group = key.verifying_key();
+        let good = answer(&key, b"release");
+        accept("signer", &group, b"release", &good).unwrap();
+
+        // By another key (valid under that key): refused.
+        let stranger = SigningKey::from_bytes(&[6u8; 32]);
+        let other = answer(&stranger, b"release");
+        let err = accept("signer", &group, b"release", &other).unwrap_err();
+        assert!(
+            matches!(&err, Error::SignerMismatch { key, expected, answered }
+                if key == "signer"
+                    && *expected == hex::encode(group.to_bytes())
+                    && *answered == hex::encode(stranger.verifying_key().to_bytes())),
+            "{err:?}"
+        );
+
+        // The right key named, one signature bit flipped: refused.
+        for bit in [0, 255, 256, 511] {
+            let mut flipped = good.clone();
+            flipped.signature[bit / 8] ^= 1 << (bit % 8);
+            let err = accept("signer", &group, b"release", &flipped).unwrap_err();
+            assert!(
+                matches!(&err, Error::SignatureInvalid { key, public_key }
+                    if key == "signer" && *public_key == hex::encode(group.to_bytes())),
+                "bit {bit}: {err:?}"
+            );
+        }
+        // Another message: refused.
+        assert!(matches!(
+            accept("signer", &group, b"releasf", &good),
+            Err(Error::SignatureInvalid { .. })
+        ));
+    }
+
+    #[test]
+    fn the_signed_line_escapes_what_the_coordinator_names() {
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let mut good = answer(&key, b"m");
+        assert_eq!(
+            signed_line("signer", &good),
+            "signed with key signer version 3 by c1, c2"
+        );
+        good.custodians = vec!["c1\u{1b}[2K\rsigned by nobody".into()];
+        assert_eq!(
+            signed_line("signer", &good),
+            "signed with key signer version 3 by c1\\u{1b}[2K\\rsigned by nobody"
+        );
     }
 }

@@ -29,7 +29,7 @@ pub(crate) const SIGNATURE_LEN: usize = 64;
 /// The largest signature file read (an SSHSIG armor is about 300 bytes).
 pub(crate) const MAX_SIGNATURE_FILE: usize = 16 * 1024;
 /// `ssh-keygen -Y sign`'s usual namespace for files.
-pub(crate) const DEFAULT_NAMESPACE: &str = "file";
+const DEFAULT_NAMESPACE: &str = "file";
 /// The SSHSIG hash algorithm `sign` uses (`ssh-keygen`'s default).
 pub(crate) const SSH_HASH: HashAlg = HashAlg::Sha512;
 const SSH_ARMOR: &str = "-----BEGIN SSH SIGNATURE-----";
@@ -54,22 +54,60 @@ pub(crate) fn encode(format: PlainFormat, signature: &[u8; SIGNATURE_LEN]) -> Ve
     }
 }
 
-/// Why a signature file or an SSHSIG cannot be read or made (as opposed to
-/// a signature that is well-formed but does not hold: [`Invalid`]).
+/// Why a signature file cannot be read (as opposed to a signature that is
+/// well-formed but does not hold: [`Invalid`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum SignatureFileError {
-    #[error("the signature file is {len} bytes; a signature file is at most {max}")]
-    TooLong { len: usize, max: usize },
     #[error(
         "not a signature: expected 64 raw bytes, 128 hex digits, base64 of 64 bytes or an SSH signature (-----BEGIN SSH SIGNATURE-----); the file has {len} bytes"
     )]
     Unrecognised { len: usize },
-    #[error("not a valid SSH signature: {reason}")]
-    Ssh { reason: String },
-    #[error(
-        "invalid SSH signature namespace {namespace:?}: it must be non-empty printable ASCII without spaces"
-    )]
-    Namespace { namespace: String },
+    #[error("not a valid SSH signature: {source}")]
+    Ssh { source: ssh_key::Error },
+    #[error("the SSH signature uses hash algorithm {alg}; this build checks sha256 and sha512")]
+    UnsupportedHash { alg: String },
+}
+
+/// An SSHSIG namespace: non-empty printable ASCII without spaces
+/// (`ssh-keygen` takes any non-empty string; this keeps it one shell
+/// word). Checked once, where the argument is parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Namespace(String);
+
+/// Why `--namespace` is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid SSH signature namespace {namespace:?}: it must be non-empty printable ASCII without spaces"
+)]
+pub(crate) struct NamespaceError {
+    namespace: String,
+}
+
+impl Namespace {
+    /// The namespace as text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Namespace {
+    /// `file`, `ssh-keygen -Y sign`'s usual namespace for files.
+    fn default() -> Namespace {
+        Namespace(DEFAULT_NAMESPACE.to_owned())
+    }
+}
+
+impl std::str::FromStr for Namespace {
+    type Err = NamespaceError;
+
+    fn from_str(text: &str) -> Result<Namespace, NamespaceError> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(NamespaceError {
+                namespace: text.chars().take(80).collect(),
+            });
+        }
+        Ok(Namespace(text.to_owned()))
+    }
 }
 
 /// A signature as read from a file.
@@ -87,13 +125,9 @@ impl SignatureFile {
     /// # Errors
     ///
     /// [`SignatureFileError`] naming what is wrong.
+    /// The caller bounds the size (files are read within
+    /// [`MAX_SIGNATURE_FILE`]).
     pub(crate) fn parse(bytes: &[u8]) -> Result<SignatureFile, SignatureFileError> {
-        if bytes.len() > MAX_SIGNATURE_FILE {
-            return Err(SignatureFileError::TooLong {
-                len: bytes.len(),
-                max: MAX_SIGNATURE_FILE,
-            });
-        }
         if let Ok(raw) = <[u8; SIGNATURE_LEN]>::try_from(bytes) {
             return Ok(SignatureFile::Plain(Signature::from_bytes(&raw)));
         }
@@ -102,9 +136,8 @@ impl SignatureFile {
             .map_err(|_| unrecognised())?
             .trim();
         if text.starts_with(SSH_ARMOR) {
-            let sig = SshSig::from_pem(text).map_err(|e| SignatureFileError::Ssh {
-                reason: e.to_string(),
-            })?;
+            let sig =
+                SshSig::from_pem(text).map_err(|source| SignatureFileError::Ssh { source })?;
             return Ok(SignatureFile::Ssh(Box::new(sig)));
         }
         let mut raw = [0u8; SIGNATURE_LEN];
@@ -120,21 +153,6 @@ impl SignatureFile {
     }
 }
 
-/// Checks an SSHSIG namespace: non-empty printable ASCII without spaces
-/// (`ssh-keygen` takes any non-empty string; this keeps it one shell word).
-///
-/// # Errors
-///
-/// [`SignatureFileError::Namespace`].
-pub(crate) fn check_namespace(namespace: &str) -> Result<(), SignatureFileError> {
-    if namespace.is_empty() || !namespace.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(SignatureFileError::Namespace {
-            namespace: namespace.chars().take(80).collect(),
-        });
-    }
-    Ok(())
-}
-
 /// A message digest computed as the message streams by, for SSHSIG.
 pub(crate) enum MessageDigest {
     Sha256(sha2::Sha256),
@@ -142,11 +160,25 @@ pub(crate) enum MessageDigest {
 }
 
 impl MessageDigest {
-    pub(crate) fn new(alg: HashAlg) -> MessageDigest {
+    /// A digest with `alg`.
+    ///
+    /// # Errors
+    ///
+    /// [`SignatureFileError::UnsupportedHash`] for an algorithm other than
+    /// SHA-256 and SHA-512 (`HashAlg` may gain some).
+    pub(crate) fn new(alg: HashAlg) -> Result<MessageDigest, SignatureFileError> {
         match alg {
-            HashAlg::Sha256 => MessageDigest::Sha256(sha2::Sha256::new()),
-            _ => MessageDigest::Sha512(sha2::Sha512::new()),
+            HashAlg::Sha256 => Ok(MessageDigest::Sha256(sha2::Sha256::new())),
+            HashAlg::Sha512 => Ok(MessageDigest::Sha512(sha2::Sha512::new())),
+            other => Err(SignatureFileError::UnsupportedHash {
+                alg: other.as_str().to_owned(),
+            }),
         }
+    }
+
+    /// A digest with [`SSH_HASH`], the algorithm `sign` uses.
+    pub(crate) fn ssh() -> MessageDigest {
+        MessageDigest::Sha512(sha2::Sha512::new())
     }
 
     pub(crate) fn update(&mut self, data: &[u8]) {
@@ -169,18 +201,12 @@ impl MessageDigest {
 ///
 /// # Errors
 ///
-/// [`SignatureFileError::Namespace`] for an invalid namespace,
-/// [`SignatureFileError::Ssh`] for a digest of the wrong length.
+/// The encoder's error for a digest of the wrong length.
 pub(crate) fn ssh_signed_data(
-    namespace: &str,
+    namespace: &Namespace,
     prehash: &[u8],
-) -> Result<Vec<u8>, SignatureFileError> {
-    check_namespace(namespace)?;
-    SshSig::signed_data_for_prehash(namespace, SSH_HASH, prehash).map_err(|e| {
-        SignatureFileError::Ssh {
-            reason: e.to_string(),
-        }
-    })
+) -> Result<Vec<u8>, ssh_key::Error> {
+    SshSig::signed_data_for_prehash(namespace.as_str(), SSH_HASH, prehash)
 }
 
 /// The armored SSHSIG (with a final newline) for `signature`, made by `key`
@@ -188,23 +214,17 @@ pub(crate) fn ssh_signed_data(
 ///
 /// # Errors
 ///
-/// [`SignatureFileError`] if the namespace is invalid or encoding fails.
+/// The encoder's error (it has none for an Ed25519 signature).
 pub(crate) fn ssh_armor(
     key: &VerifyingKey,
-    namespace: &str,
+    namespace: &Namespace,
     signature: &[u8; SIGNATURE_LEN],
-) -> Result<String, SignatureFileError> {
-    check_namespace(namespace)?;
-    let ssh = |e: ssh_key::Error| SignatureFileError::Ssh {
-        reason: e.to_string(),
-    };
+) -> Result<String, ssh_key::Error> {
     let public =
         ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(key.to_bytes()));
-    let signature =
-        ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, signature.to_vec()).map_err(ssh)?;
-    let mut armor = SshSig::new(public, namespace, SSH_HASH, signature)
-        .and_then(|sig| sig.to_pem(LineEnding::LF))
-        .map_err(ssh)?;
+    let signature = ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, signature.to_vec())?;
+    let mut armor = SshSig::new(public, namespace.as_str(), SSH_HASH, signature)
+        .and_then(|sig| sig.to_pem(LineEnding::LF))?;
     if !armor.ends_with('\n') {
         armor.push('\n');
     }
@@ -255,10 +275,11 @@ pub(crate) fn check_plain(
 /// [`Invalid`] naming the first check that fails.
 pub(crate) fn check_ssh(
     key: &VerifyingKey,
-    namespace: &str,
+    namespace: &Namespace,
     sig: &SshSig,
     prehash: &[u8],
 ) -> Result<(), Invalid> {
+    let namespace = namespace.as_str();
     if sig.version() != SshSig::VERSION {
         return Err(Invalid::Version {
             found: sig.version(),
@@ -305,8 +326,12 @@ mod tests {
         SigningKey::from_bytes(&[9u8; 32])
     }
 
+    fn ns(text: &str) -> Namespace {
+        text.parse().unwrap()
+    }
+
     fn digest(alg: HashAlg, message: &[u8]) -> Vec<u8> {
-        let mut d = MessageDigest::new(alg);
+        let mut d = MessageDigest::new(alg).unwrap();
         // In two pieces, as a stream.
         let (a, b) = message.split_at(message.len() / 2);
         d.update(a);
@@ -315,9 +340,9 @@ mod tests {
     }
 
     fn ssh_sign(key: &SigningKey, namespace: &str, message: &[u8]) -> String {
-        let blob = ssh_signed_data(namespace, &digest(SSH_HASH, message)).unwrap();
+        let blob = ssh_signed_data(&ns(namespace), &digest(SSH_HASH, message)).unwrap();
         let sig = key.sign(&blob).to_bytes();
-        ssh_armor(&key.verifying_key(), namespace, &sig).unwrap()
+        ssh_armor(&key.verifying_key(), &ns(namespace), &sig).unwrap()
     }
 
     #[test]
@@ -386,13 +411,6 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(
-            SignatureFile::parse(&vec![b'a'; MAX_SIGNATURE_FILE + 1]),
-            Err(SignatureFileError::TooLong {
-                len: MAX_SIGNATURE_FILE + 1,
-                max: MAX_SIGNATURE_FILE
-            })
-        );
         assert!(matches!(
             SignatureFile::parse(
                 b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"
@@ -416,7 +434,7 @@ mod tests {
         };
         assert_eq!(sig.hash_alg(), HashAlg::Sha512);
         let good = digest(sig.hash_alg(), b"release.tar.gz contents");
-        assert_eq!(check_ssh(&public, "file", &sig, &good), Ok(()));
+        assert_eq!(check_ssh(&public, &ns("file"), &sig, &good), Ok(()));
 
         let fingerprint =
             ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(public.to_bytes()))
@@ -425,13 +443,13 @@ mod tests {
         assert!(fingerprint.starts_with("SHA256:"));
         let other = digest(sig.hash_alg(), b"release.tar.gz content");
         assert_eq!(
-            check_ssh(&public, "file", &sig, &other),
+            check_ssh(&public, &ns("file"), &sig, &other),
             Err(Invalid::Mismatch {
                 key: fingerprint.clone()
             })
         );
         assert_eq!(
-            check_ssh(&public, "git", &sig, &good),
+            check_ssh(&public, &ns("git"), &sig, &good),
             Err(Invalid::Namespace {
                 expected: "git".into(),
                 found: "file".into()
@@ -439,13 +457,13 @@ mod tests {
         );
         let stranger = SigningKey::from_bytes(&[10u8; 32]).verifying_key();
         assert!(matches!(
-            check_ssh(&stranger, "file", &sig, &good),
+            check_ssh(&stranger, &ns("file"), &sig, &good),
             Err(Invalid::OtherKey { found, .. }) if found == fingerprint
         ));
 
         // The namespace is signed: relabelling the envelope breaks it.
-        let blob = ssh_signed_data("git", &good).unwrap();
-        assert_ne!(blob, ssh_signed_data("file", &good).unwrap());
+        let blob = ssh_signed_data(&ns("git"), &good).unwrap();
+        assert_ne!(blob, ssh_signed_data(&ns("file"), &good).unwrap());
         let relabelled = SshSig::new(
             sig.public_key().clone(),
             "git",
@@ -454,7 +472,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            check_ssh(&public, "git", &relabelled, &good),
+            check_ssh(&public, &ns("git"), &relabelled, &good),
             Err(Invalid::Mismatch { .. })
         ));
         // A SHA-256 SSHSIG (as `ssh-keygen -Y sign -O hashalg=sha256` makes).
@@ -467,24 +485,44 @@ mod tests {
             ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, key.sign(&blob).to_vec()).unwrap(),
         )
         .unwrap();
-        assert_eq!(check_ssh(&public, "file", &sig256, &sha256), Ok(()));
+        assert_eq!(check_ssh(&public, &ns("file"), &sig256, &sha256), Ok(()));
     }
 
     #[test]
     fn namespaces_are_one_printable_word() {
         for ok in ["file", "git", "symbolon@example.com"] {
-            assert_eq!(check_namespace(ok), Ok(()));
+            assert_eq!(ns(ok).as_str(), ok);
         }
+        assert_eq!(Namespace::default().as_str(), "file");
         for bad in ["", "a b", "tab\t", "é"] {
-            assert!(matches!(
-                check_namespace(bad),
-                Err(SignatureFileError::Namespace { .. })
-            ));
+            let err = bad.parse::<Namespace>().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid SSH signature namespace {bad:?}: it must be non-empty printable ASCII without spaces"
+                )
+            );
         }
-        assert!(ssh_signed_data("", &[0u8; 64]).is_err());
-        assert!(matches!(
-            ssh_signed_data("file", &[0u8; 63]),
-            Err(SignatureFileError::Ssh { .. })
-        ));
+        assert_eq!(
+            ssh_signed_data(&ns("file"), &[0u8; 63]),
+            Err(ssh_key::Error::HashSize)
+        );
+    }
+
+    #[test]
+    fn each_hash_algorithm_gets_its_own_digest() {
+        // SHA-256 and SHA-512 of "abc" (FIPS 180-2 Appendix B.1 and C.1).
+        assert_eq!(
+            hex::encode(digest(HashAlg::Sha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            MessageDigest::ssh().finalize().len(),
+            SSH_HASH.digest_size()
+        );
+        assert_eq!(
+            hex::encode(digest(HashAlg::Sha512, b"abc")),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
     }
 }
