@@ -21,10 +21,18 @@
 //! The price is memory and storage linear in the log (about 64 bytes per
 //! entry held in a [`Tree`]), which is what lets requests carrying
 //! different heads arrive in any order without a retry.
+//!
+//! A log signs one head per batch of appends, so under load many requests
+//! arrive with the same head. A witness remembers the last few
+//! (text, log signature) pairs it verified and checks each signature once:
+//! a remembered pair is byte-for-byte one that verified under the same log
+//! key, so skipping the second check changes no answer.
+
+use std::collections::VecDeque;
 
 use crate::checkpoint::SignedTreeHead;
 use crate::hash::{HASH_LEN, NodeHash, leaf_hash};
-use crate::note::NoteKey;
+use crate::note::{NoteKey, NoteSignature};
 use crate::proof::verify_inclusion;
 use crate::tree::Tree;
 use crate::{Error, TreeHead};
@@ -42,6 +50,9 @@ pub struct Accepted {
     pub newest: bool,
 }
 
+/// How many verified (text, log signature) pairs a witness remembers.
+const VERIFIED_MEMORY: usize = 16;
+
 /// A witness's copy of the log's leaf hashes and its latest accepted head.
 #[derive(Debug, Clone)]
 pub struct Witness {
@@ -49,6 +60,8 @@ pub struct Witness {
     origin: String,
     tree: Tree,
     latest: Option<SignedTreeHead>,
+    /// Heads whose log signature verified under `log_key`, newest last.
+    verified: VecDeque<(String, NoteSignature)>,
 }
 
 impl Witness {
@@ -71,6 +84,7 @@ impl Witness {
             origin: origin.to_owned(),
             tree: Tree::from_leaf_hashes(leaves),
             latest: None,
+            verified: VecDeque::new(),
         };
         let latest = match latest {
             Some(head) => {
@@ -125,6 +139,30 @@ impl Witness {
         Ok(*head.verify(&self.log_key)?)
     }
 
+    /// [`Self::check_head`], once per distinct (text, log signature): a
+    /// pair that verified before is not verified again.
+    fn check_head_once(&mut self, head: &SignedTreeHead) -> Result<TreeHead, Error> {
+        let line = head.signatures().iter().find(|s| self.log_key.matches(s));
+        if let Some(line) = line
+            && head.origin() == self.origin
+            && self
+                .verified
+                .iter()
+                .any(|(text, seen)| seen == line && text == head.text())
+        {
+            return Ok(*head.head());
+        }
+        let checked = self.check_head(head)?;
+        if let Some(line) = line {
+            if self.verified.len() == VERIFIED_MEMORY {
+                self.verified.pop_front();
+            }
+            self.verified
+                .push_back((head.text().to_owned(), line.clone()));
+        }
+        Ok(checked)
+    }
+
     /// Accepts `head` if the log signed it and it is the root of the leaves
     /// this witness holds extended by `leaves` (concatenated 32-byte leaf
     /// hashes starting at index `first`).
@@ -148,7 +186,7 @@ impl Witness {
         if !rest.is_empty() {
             return Err(Error::LeavesLength { len: leaves.len() });
         }
-        let checked = self.check_head(head)?;
+        let checked = self.check_head_once(head)?;
         let held = self.tree.size();
         if first > held {
             return Err(Error::LeavesGap { first, held });
@@ -290,6 +328,55 @@ mod tests {
         assert!(matches!(
             witness.check_inclusion(newer.head(), 7, &[1, 8, 0], &proof),
             Err(Error::InclusionMismatch { .. })
+        ));
+    }
+
+    /// The note of `head` with one bit of its log signature flipped: the
+    /// same text, key name and key id, a signature that does not verify.
+    fn forged(head: &SignedTreeHead) -> SignedTreeHead {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let note = head.to_note();
+        let (body, line) = note.trim_end().rsplit_once('\n').unwrap();
+        let (prefix, encoded) = line.rsplit_once(' ').unwrap();
+        let mut raw = engine.decode(encoded).unwrap();
+        *raw.last_mut().unwrap() ^= 1;
+        let note = format!("{body}\n{prefix} {}\n", engine.encode(raw));
+        SignedTreeHead::parse(&note).unwrap()
+    }
+
+    #[test]
+    fn a_head_seen_before_is_accepted_again_and_a_forgery_of_it_is_not() {
+        let (signing, log) = key();
+        let all = leaves(10, 4);
+        let tree = Tree::from_leaf_hashes(all.clone());
+        let mut witness = Witness::new(log, ORIGIN, [], None).unwrap();
+        let head = signed(&tree, 10, &signing);
+        let bad = forged(&head);
+        assert_eq!(bad.text(), head.text());
+        // Refused before, and after the genuine head was verified and
+        // remembered: the memory holds signatures, not texts.
+        assert!(matches!(
+            witness.accept(&bad, 0, &bytes(&all)),
+            Err(Error::BadSignature { .. })
+        ));
+        assert_eq!(witness.size(), 0);
+        witness.accept(&head, 0, &bytes(&all)).unwrap();
+        for _ in 0..3 {
+            let again = witness.accept(&head, 10, &[]).unwrap();
+            assert!(!again.newest);
+            assert_eq!(again.head, *head.head());
+        }
+        assert!(matches!(
+            witness.accept(&bad, 10, &[]),
+            Err(Error::BadSignature { .. })
+        ));
+        // A remembered head is still checked against the leaves held.
+        let mut fork = all.clone();
+        fork[9] = leaf_hash(b"fork");
+        assert!(matches!(
+            witness.accept(&head, 9, &bytes(&fork[9..])),
+            Err(Error::ForkedLeaf { index: 9 })
         ));
     }
 

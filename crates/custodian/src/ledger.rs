@@ -27,6 +27,7 @@
 //! A head that does not match the leaves it holds at start is tampering and
 //! stops the custodian.
 
+use std::collections::VecDeque;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -106,7 +107,15 @@ pub(crate) struct Ledger {
     /// heads against, so the note is written at most once per
     /// [`HEAD_SAVE_INTERVAL`], and at a graceful stop).
     head: Mutex<HeadNote>,
+    /// The last few heads this custodian cosigned (the note as received,
+    /// the note with its line added): the log signs one head per batch of
+    /// appends, so under load many requests bring the same note, and the
+    /// deterministic Ed25519 cosignature is made once per note.
+    cosigned: Mutex<VecDeque<(String, String)>>,
 }
+
+/// How many cosigned notes a ledger remembers.
+const COSIGNED_MEMORY: usize = 8;
 
 /// The state of `head.note`.
 #[derive(Debug, Default)]
@@ -146,6 +155,7 @@ impl Ledger {
             witness: Mutex::new(witness),
             leaves: Mutex::new(None),
             head: Mutex::new(HeadNote::default()),
+            cosigned: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -254,13 +264,36 @@ impl Ledger {
             self.note_head(&evidence.head);
         }
         drop(guard);
-        let mut cosigned = head;
-        // The head may already carry this custodian's line (a retry).
-        let _ = cosigned.cosign(id, key);
         Ok(Witnessed {
             size,
-            cosigned: cosigned.to_note(),
+            cosigned: self.cosign(&evidence.head, head, id, key),
         })
+    }
+
+    /// `head` (received as `note`) with this custodian's cosignature, made
+    /// once per distinct note.
+    fn cosign(
+        &self,
+        note: &str,
+        mut head: SignedTreeHead,
+        id: &str,
+        key: &ed25519_dalek::SigningKey,
+    ) -> String {
+        let mut memory = self
+            .cosigned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, cosigned)) = memory.iter().find(|(seen, _)| seen == note) {
+            return cosigned.clone();
+        }
+        // The head may already carry this custodian's line (a retry).
+        let _ = head.cosign(id, key);
+        let cosigned = head.to_note();
+        if memory.len() == COSIGNED_MEMORY {
+            memory.pop_front();
+        }
+        memory.push_back((note.to_owned(), cosigned.clone()));
+        cosigned
     }
 
     /// Accepts `head` with the leaf hashes from `first` on, without a

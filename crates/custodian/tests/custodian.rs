@@ -1336,8 +1336,24 @@ async fn releases_need_the_request_in_a_log_consistent_with_every_earlier_one() 
     )
     .unwrap();
     let cosigned = SignedTreeHead::parse(&released.cosigned_head).unwrap();
-    assert_eq!(cosigned.count_valid_cosignatures(&[witness]), 1);
+    assert_eq!(
+        cosigned.count_valid_cosignatures(std::slice::from_ref(&witness)),
+        1
+    );
     assert_eq!(cosigned.head().size, size);
+    // The same head again (as every request of one log batch brings it):
+    // the remembered cosignature, still valid, on the same head.
+    let again: ReleaseResponse = cluster.release(&handle, &request).await.ok();
+    assert_eq!(again.cosigned_head, released.cosigned_head);
+    // A newer head is cosigned afresh.
+    let next = cluster.release_request("k", 1, "r1b", &key);
+    let newer_size = cluster.fake.recorded.log.lock().unwrap().tree.size();
+    assert!(newer_size > size);
+    let released: ReleaseResponse = cluster.release(&handle, &next).await.ok();
+    let newer = SignedTreeHead::parse(&released.cosigned_head).unwrap();
+    assert_eq!(newer.head().size, newer_size);
+    assert_eq!(released.witness_size, newer_size);
+    assert_eq!(newer.count_valid_cosignatures(&[witness]), 1);
 
     // A request changed after it was logged (another requester).
     let mut changed = cluster.release_request("k", 1, "r2", &key);
