@@ -369,8 +369,15 @@ impl AuditLog {
     }
 
     /// Keeps a custodian's cosignature of a tree head, if it verifies with
-    /// `witness` and is on a head this log signed.
-    pub(crate) fn add_cosignature(&self, note: &str, witness: &NoteKey) -> Result<(), String> {
+    /// its key (`witness()`, asked only when the cosignature is kept: the
+    /// key's point is decompressed on every call) and is on a head this log
+    /// signed.
+    pub(crate) fn add_cosignature(
+        &self,
+        note: &str,
+        custodian: &str,
+        witness: impl FnOnce() -> Option<NoteKey>,
+    ) -> Result<(), String> {
         let cosigned = SignedTreeHead::parse(note).map_err(|e| e.to_string())?;
         // Under load every operation brings a new head: collecting each one
         // (two signature checks) would cost more than the operation's own
@@ -394,7 +401,9 @@ impl AuditLog {
                 .verify(&self.shared.note_key)
                 .map_err(|e| format!("not a head of this log: {e}"))?;
         }
-        if cosigned.count_valid_cosignatures(std::slice::from_ref(witness)) != 1 {
+        let witness =
+            witness().ok_or_else(|| format!("no attestation key known for {custodian}"))?;
+        if cosigned.count_valid_cosignatures(std::slice::from_ref(&witness)) != 1 {
             return Err(format!("no valid cosignature by {}", witness.name()));
         }
         let mut slot = self

@@ -345,11 +345,14 @@ where
         .set_witness_size(&slot.custodian, answer.witness_size());
     // Its cosignature is evidence for auditors, not a condition of the
     // operation: a bad one is logged.
-    if let Some(attestation) = state.attestation_key_of(&slot.custodian)
-        && let Some(witness) = witness_key(&slot.custodian, &attestation)
-        && let Err(reason) = state
+    if let Err(reason) =
+        state
             .audit
-            .add_cosignature(answer.cosigned_head(), &witness)
+            .add_cosignature(answer.cosigned_head(), &slot.custodian, || {
+                state
+                    .attestation_key_of(&slot.custodian)
+                    .and_then(|attestation| witness_key(&slot.custodian, &attestation))
+            })
     {
         tracing::warn!(custodian = %slot.custodian, %reason, "custodian's tree head cosignature refused");
     }
