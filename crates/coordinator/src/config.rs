@@ -53,7 +53,11 @@ pub struct Config {
     #[serde(default = "default_custodian_timeout")]
     pub custodian_timeout_ms: u64,
     /// How long to wait for the first custodians asked before asking more,
-    /// ms (hedging against one slow custodian).
+    /// ms (hedging against one slow custodian). It applies to rebuilding a
+    /// `secret` key and to threshold decryption (one more custodian each
+    /// time it passes) and to threshold signing: a FROST attempt not
+    /// complete by then is joined by another with a fresh signing package,
+    /// the signers that answered and spares in place of the slow ones.
     #[serde(default = "default_hedge")]
     pub hedge_after_ms: u64,
     /// Extra custodians to ask beyond the threshold from the start, when

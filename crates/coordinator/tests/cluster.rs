@@ -1148,3 +1148,69 @@ async fn stale_commitments_after_a_custodian_crash_are_replaced_not_blamed() {
     let (_, status) = cluster.get("/v1/status").await;
     assert_eq!(status["custodians"][i]["faults"], 0, "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_signers_are_hedged_not_waited_for_or_blamed() {
+    let cluster = Cluster::start().await;
+    let created = cluster.create_kind("hedged", "ed25519", 3, 5).await;
+    let group = ed25519_dalek::VerifyingKey::from_bytes(&public_key(&created)).unwrap();
+    // Two of five answer partials only after 5 s (far beyond the 1 s
+    // custodian timeout) yet stay healthy: a first attempt holding either
+    // must be overtaken by another (hedge_after_ms is 150), and one whose
+    // replacement is the other slow custodian by a third.
+    let slow = [1usize, 3];
+    for &i in &slow {
+        cluster.custodians[i]
+            .as_ref()
+            .unwrap()
+            .hooks()
+            .stall_partials_ms
+            .store(5_000, Ordering::SeqCst);
+    }
+    let mut slowest = Duration::ZERO;
+    for n in 0..6u8 {
+        let message = [n; 21];
+        let started = Instant::now();
+        let (status, body) = cluster.sign("hedged", &message).await;
+        let took = started.elapsed();
+        slowest = slowest.max(took);
+        assert_eq!(status, 200, "{body}");
+        assert!(took < Duration::from_millis(2_500), "took {took:?}: {body}");
+        assert_eq!(
+            ids(&body["custodians"]),
+            ["c1", "c3", "c5"],
+            "only the prompt custodians can have finished: {body}"
+        );
+        // Slow is not failed: nothing is blamed, unless a loaded machine
+        // let a slow custodian time out first (not a fault either).
+        for f in body["failures"].as_array().into_iter().flatten() {
+            assert!(
+                f["reason"].as_str().unwrap().contains("timed out"),
+                "{body}"
+            );
+        }
+        let mut signature = [0u8; 64];
+        hex::decode_to_slice(body["signature"].as_str().unwrap(), &mut signature).unwrap();
+        group
+            .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .unwrap();
+    }
+    // A first attempt of three from five avoids both slow custodians with
+    // probability 1/10, so at least one signature waited for a hedge.
+    assert!(slowest >= Duration::from_millis(150), "{slowest:?}");
+    for &i in &slow {
+        cluster.custodians[i]
+            .as_ref()
+            .unwrap()
+            .hooks()
+            .stall_partials_ms
+            .store(0, Ordering::SeqCst);
+    }
+    let (_, status) = cluster.get("/v1/status").await;
+    for custodian in status["custodians"].as_array().unwrap() {
+        assert_eq!(custodian["faults"], 0, "{custodian}");
+    }
+    let (status, body) = cluster.sign("hedged", b"all prompt again").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body["custodians"]).len(), 3, "{body}");
+}

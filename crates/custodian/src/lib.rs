@@ -174,6 +174,10 @@ pub struct Hooks {
     /// session finished, so a test can give up on the request in between
     /// (the step must complete regardless). Logged at warn level.
     pub stall_dkg_finish_ms: AtomicU64,
+    /// When non-zero, every partial result (`POST /v1/partial`) waits this
+    /// many milliseconds before it is computed, so a test can make this
+    /// custodian slow. Logged at warn level.
+    pub stall_partials_ms: AtomicU64,
 }
 
 /// A running custodian, from [`start`].

@@ -586,6 +586,15 @@ async fn partial(
         evidence,
         operation,
     }) = body.map_err(|r| json_problem(&r))?;
+    let stall = state.hooks.stall_partials_ms.load(Ordering::Relaxed);
+    if stall > 0 {
+        tracing::warn!(
+            request_id = statement.request_id,
+            stall_ms = stall,
+            "fault injection: stalling a partial result"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
+    }
     let shard = requested_shard(&state, &statement)?;
     let needed = match &operation {
         PartialOperation::Sign { .. } => KeyKind::Ed25519,
