@@ -388,9 +388,14 @@ impl From<String> for Refusal {
     }
 }
 
+/// The largest answer read from a custodian (the largest real one, a
+/// DKG round 2 among 255 custodians, is about 100 KiB).
+const MAX_ANSWER_BYTES: usize = 4 << 20;
+
 /// Sends `request` to a custodian and reads its JSON answer, the whole
-/// exchange (connect, send, body) bounded by the custodian timeout. A
-/// non-2xx answer is a [`Refusal`] carrying the custodian's problem.
+/// exchange (connect, send, body) bounded by the custodian timeout and the
+/// body by [`MAX_ANSWER_BYTES`]. A non-2xx answer is a [`Refusal`]
+/// carrying the custodian's problem.
 pub(crate) async fn exchange<Resp: DeserializeOwned>(
     state: &AppState,
     request: reqwest::RequestBuilder,
@@ -398,12 +403,9 @@ pub(crate) async fn exchange<Resp: DeserializeOwned>(
     let timeout = state.custodian_timeout();
     let timed_out = || format!("timed out after {} ms", timeout.as_millis());
     let exchange = async {
-        let response = request.send().await.map_err(|e| describe_send_error(&e))?;
+        let mut response = request.send().await.map_err(|e| describe_send_error(&e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("answer cut short: {e}"))?;
+        let body = read_body(&mut response, MAX_ANSWER_BYTES).await?;
         if !status.is_success() {
             let problem = serde_json::from_slice::<Problem>(&body).ok();
             let detail = problem
@@ -420,6 +422,23 @@ pub(crate) async fn exchange<Resp: DeserializeOwned>(
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| Refusal::from(timed_out()))?
+}
+
+/// Reads `response`'s body, refusing one longer than `max` bytes before
+/// holding more than that.
+async fn read_body(response: &mut reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("answer cut short: {e}"))?
+    {
+        if body.len().saturating_add(chunk.len()) > max {
+            return Err(format!("answered with more than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Sends a custodian far behind the log the leaf hashes it lacks, in
@@ -503,5 +522,25 @@ pub(crate) fn describe_send_error(e: &reqwest::Error) -> String {
         format!("unreachable: {deepest}")
     } else {
         format!("request failed: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &'static str) -> reqwest::Response {
+        reqwest::Response::from(axum::http::Response::new(body))
+    }
+
+    #[tokio::test]
+    async fn an_answer_longer_than_the_cap_is_refused() {
+        let body = read_body(&mut response("{\"ok\":1}"), 8).await.unwrap();
+        assert_eq!(body, b"{\"ok\":1}");
+        let refused = read_body(&mut response("{\"ok\":12}"), 8)
+            .await
+            .unwrap_err();
+        assert_eq!(refused, "answered with more than 8 bytes");
+        assert!(read_body(&mut response(""), 0).await.unwrap().is_empty());
     }
 }
