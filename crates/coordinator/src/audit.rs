@@ -700,6 +700,50 @@ pub(crate) fn entry(event: EventKind, actor: &str) -> Entry {
     Entry::new(event, now_ms(), actor)
 }
 
+/// Custodians caught misbehaving in one step (`what`: "sign", "dkg", ...)
+/// on a key version: one `custodian.suspect` entry each, bound to the
+/// request whose digest is `request_digest` (if any), with `outcome` saying
+/// what it sent; and the `(custodian, reason)` faults to add to their rows
+/// with [`record_faults`] in the same transaction.
+pub(crate) fn suspects(
+    key_id: &str,
+    version: u64,
+    request_digest: Option<[u8; 32]>,
+    outcome: &str,
+    what: &str,
+    faults: &[symbolon_proto::CustodianFailure],
+) -> (Vec<Entry>, Vec<(String, String)>) {
+    faults
+        .iter()
+        .map(|fault| {
+            let detail = format!("{what}: {}", fault.reason);
+            let mut suspect = entry(EventKind::CustodianSuspect, "coordinator");
+            suspect.key_id = Some(key_id.to_owned());
+            suspect.key_version = Some(version);
+            suspect.request_digest = request_digest;
+            suspect.custodians = vec![fault.id.clone()];
+            suspect.outcome = Some(outcome.to_owned());
+            suspect.detail = Some(detail.clone());
+            (suspect, (fault.id.clone(), detail))
+        })
+        .unzip()
+}
+
+/// Adds each `(custodian, reason)` fault to its custodian's row; the
+/// updated rows are for [`crate::state::AppState::note_faults`].
+pub(crate) async fn record_faults(
+    tx: &mut StoreTx,
+    faults: &[(String, String)],
+    at_ms: u64,
+) -> Result<Vec<symbolon_store::CustodianRow>, StoreError> {
+    let at = i64::try_from(at_ms).unwrap_or(i64::MAX);
+    let mut rows = Vec::with_capacity(faults.len());
+    for (id, reason) in faults {
+        rows.push(tx.record_custodian_fault(id, reason, at).await?);
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

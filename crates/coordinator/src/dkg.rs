@@ -93,11 +93,7 @@ async fn run(
             package: r.package.clone(),
         })
         .collect();
-    for ((custodian, answer), index) in chosen.iter().zip(&round1).zip(1u16..) {
-        if answer.custodian_id != custodian.id || answer.index != index {
-            return Err(one(custodian, "answered round 1 as another participant"));
-        }
-    }
+    same_senders(chosen, &round1, |a| (&a.custodian_id, a.index), "round 1")?;
     // Round 2: the same set to everyone; sealed packages back.
     let request = DkgRound2Request { round1: broadcast };
     let round2: Vec<DkgRound2> = all(
@@ -111,11 +107,9 @@ async fn run(
     )?;
     // Route: participant j gets, from every sender i, the package i
     // sealed to j.
+    same_senders(chosen, &round2, |a| (&a.custodian_id, a.index), "round 2")?;
     let mut inbox: BTreeMap<u16, Vec<DkgPackage>> = BTreeMap::new();
     for ((custodian, answer), sender) in chosen.iter().zip(&round2).zip(1u16..) {
-        if answer.custodian_id != custodian.id || answer.index != sender {
-            return Err(one(custodian, "answered round 2 as another participant"));
-        }
         let mut recipients: Vec<u16> = answer.sealed.iter().map(|p| p.index).collect();
         recipients.sort_unstable();
         let expected: Vec<u16> = (1..=u16::try_from(chosen.len()).unwrap_or(u16::MAX))
@@ -149,15 +143,15 @@ async fn run(
         )
         .await,
     )?;
+    same_senders(
+        chosen,
+        &done,
+        |a| (&a.custodian_id, a.index),
+        "the last round",
+    )?;
     // Every custodian must have derived the same group.
     let group = done.first().map(|d| d.group.clone()).unwrap_or_default();
-    for ((custodian, answer), index) in chosen.iter().zip(&done).zip(1u16..) {
-        if answer.custodian_id != custodian.id || answer.index != index {
-            return Err(one(
-                custodian,
-                "answered the last round as another participant",
-            ));
-        }
+    for answer in &done {
         if answer.group != group {
             return Err(DkgFailed {
                 failures: chosen
@@ -175,6 +169,27 @@ async fn run(
         group,
         shares: done,
     })
+}
+
+/// Checks that each answer of `round` came from the participant asked
+/// (participant `i + 1` is `chosen[i]`); `sender` reads an answer's
+/// custodian id and index.
+fn same_senders<T>(
+    chosen: &[Custodian],
+    answers: &[T],
+    sender: impl Fn(&T) -> (&String, u16),
+    round: &str,
+) -> Result<(), DkgFailed> {
+    for ((custodian, answer), index) in chosen.iter().zip(answers).zip(1u16..) {
+        let (id, answered) = sender(answer);
+        if *id != custodian.id || answered != index {
+            return Err(one(
+                custodian,
+                &format!("answered {round} as another participant"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One participant failed with `reason`.

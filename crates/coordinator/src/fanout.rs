@@ -126,6 +126,14 @@ impl Failures {
     }
 }
 
+/// A finished operation: its result, the custodians that contributed
+/// and those asked that did not.
+pub(crate) struct Done<T> {
+    pub(crate) value: T,
+    pub(crate) custodians: Vec<String>,
+    pub(crate) failures: Failures,
+}
+
 /// The good answers, in arrival order with their custodians, and the
 /// custodians that were asked but failed.
 pub(crate) struct Gathered<T> {

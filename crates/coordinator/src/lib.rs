@@ -143,6 +143,7 @@ fn custodian_from_row(row: symbolon_store::CustodianRow) -> Option<Custodian> {
     let recipient: Recipient = row.recipient.parse().ok()?;
     let attestation_key = row.attestation_key;
     let shares: Vec<ShareDigest> = serde_json::from_str(&row.reported_shares).unwrap_or_default();
+    let last_fault = state::last_fault(&row);
     Some(Custodian {
         labels: Labels {
             region: row.region,
@@ -159,13 +160,7 @@ fn custodian_from_row(row: symbolon_store::CustodianRow) -> Option<Custodian> {
         last_seq: row.last_seq.and_then(|v| u64::try_from(v).ok()),
         shares,
         faults: u64::try_from(row.faults).unwrap_or(0),
-        last_fault: row.last_fault.map(|what| {
-            let at = row.last_fault_at.and_then(|t| u64::try_from(t).ok());
-            match at {
-                Some(at) => format!("{} {what}", state::rfc3339(at)),
-                None => what,
-            }
-        }),
+        last_fault,
     })
 }
 

@@ -14,16 +14,9 @@ use symbolon_proto::release::{EphemeralKey, ReleaseContext};
 use symbolon_sharing::SecretBytes;
 use symbolon_sharing::bytes::{self, Share};
 
-use crate::fanout::{self, Bundle, Failure, Failures, NotEnough};
+use crate::fanout::{self, Bundle, Done, Failure, NotEnough};
 use crate::locked::LockedSecret;
 use crate::state::{AppState, Key, Slot, Version};
-
-/// The rebuilt key and who contributed.
-pub(crate) struct Rebuilt {
-    pub(crate) secret: LockedSecret,
-    pub(crate) custodians: Vec<String>,
-    pub(crate) failures: Failures,
-}
 
 /// Why the key could not be rebuilt.
 #[derive(Debug)]
@@ -43,7 +36,7 @@ pub(crate) async fn rebuild(
     version: &Version,
     ephemeral: &EphemeralKey,
     bundle: &Bundle,
-) -> Result<Rebuilt, RebuildError> {
+) -> Result<Done<LockedSecret>, RebuildError> {
     let need = usize::from(key.threshold);
     let gathered = fanout::gather(
         state,
@@ -66,8 +59,8 @@ pub(crate) async fn rebuild(
     .map_err(RebuildError::NotEnough)?;
     let (shares, custodians): (Vec<Share>, Vec<String>) = gathered.good.into_iter().unzip();
     let secret = bytes::combine(&shares, need).map_err(RebuildError::Combine)?;
-    Ok(Rebuilt {
-        secret: LockedSecret::new(secret),
+    Ok(Done {
+        value: LockedSecret::new(secret),
         custodians,
         failures: gathered.failures,
     })

@@ -203,14 +203,12 @@ impl AppState {
     }
 
     /// Updates the in-memory fault counts from rows just written.
-    pub(crate) fn note_faults(&self, rows: Vec<symbolon_store::CustodianRow>, at_ms: u64) {
+    pub(crate) fn note_faults(&self, rows: Vec<symbolon_store::CustodianRow>) {
         if let Ok(mut map) = self.custodians.write() {
             for row in rows {
                 if let Some(c) = map.get_mut(&row.id) {
                     c.faults = u64::try_from(row.faults).unwrap_or(0);
-                    c.last_fault = row
-                        .last_fault
-                        .map(|what| format!("{} {what}", rfc3339(at_ms)));
+                    c.last_fault = last_fault(&row);
                 }
             }
         }
@@ -343,4 +341,15 @@ impl AppState {
             tracing::warn!(principal = name, error = %e, "could not record principal");
         }
     }
+}
+
+/// A custodian row's last fault as shown: when (RFC 3339) and what.
+pub(crate) fn last_fault(row: &symbolon_store::CustodianRow) -> Option<String> {
+    let what = row.last_fault.as_ref()?;
+    Some(
+        match row.last_fault_at.and_then(|t| u64::try_from(t).ok()) {
+            Some(at) => format!("{} {what}", rfc3339(at)),
+            None => what.clone(),
+        },
+    )
 }

@@ -48,7 +48,7 @@ use symbolon_threshold::{ed25519, tdh2};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use crate::fanout::{self, Bundle, Failure, Failures, NotEnough, Refusal};
+use crate::fanout::{self, Bundle, Done, Failure, Failures, NotEnough, Refusal};
 use crate::state::{AppState, Key, Slot, Version};
 
 /// How many commitments to ask a custodian for at a time.
@@ -204,13 +204,6 @@ async fn fetch_batch(
         .map(|c| ed25519::SigningCommitments::from_bytes(&c.0))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("published a malformed commitment: {e}"))
-}
-
-/// A finished threshold operation.
-pub(crate) struct Done<T> {
-    pub(crate) value: T,
-    pub(crate) custodians: Vec<String>,
-    pub(crate) failures: Failures,
 }
 
 /// Why a threshold operation failed.

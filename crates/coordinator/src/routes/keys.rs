@@ -478,37 +478,15 @@ async fn record_culprits(state: &AppState, key_id: &str, culprits: &[CustodianFa
         return;
     }
     let at = now_ms();
-    let entries: Vec<_> = culprits
-        .iter()
-        .map(|c| {
-            let mut entry = audit::entry(EventKind::CustodianSuspect, "coordinator");
-            entry.key_id = Some(key_id.to_owned());
-            entry.key_version = Some(1);
-            entry.custodians = vec![c.id.clone()];
-            entry.outcome = Some("bad dkg message".to_owned());
-            entry.detail = Some(format!("dkg: {}", c.reason));
-            entry
-        })
-        .collect();
-    let faults: Vec<(String, String)> = culprits
-        .iter()
-        .map(|c| (c.id.clone(), format!("dkg: {}", c.reason)))
-        .collect();
+    let (entries, faults) = audit::suspects(key_id, 1, None, "bad dkg message", "dkg", culprits);
     let recorded = state
         .audit
         .append(&entries, move |tx| {
-            Box::pin(async move {
-                let at = i64::try_from(at).unwrap_or(i64::MAX);
-                let mut rows = Vec::with_capacity(faults.len());
-                for (id, reason) in &faults {
-                    rows.push(tx.record_custodian_fault(id, reason, at).await?);
-                }
-                Ok(rows)
-            })
+            Box::pin(async move { audit::record_faults(tx, &faults, at).await })
         })
         .await;
     match recorded {
-        Ok(appended) => state.note_faults(appended.value, at),
+        Ok(appended) => state.note_faults(appended.value),
         Err(e) => tracing::error!(error = ?e, "could not record a DKG cheater"),
     }
 }

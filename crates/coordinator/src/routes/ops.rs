@@ -25,12 +25,13 @@ use symbolon_store::{NewRequest, RequestOutcome};
 use symbolon_transport::PeerIdentity;
 
 use crate::audit;
-use crate::fanout::{Bundle, NotEnough};
+use crate::fanout::{Bundle, Done, NotEnough};
+use crate::locked::LockedSecret;
 use crate::problem::{ApiError, ApiJson};
-use crate::reconstruct::{self, RebuildError, Rebuilt};
+use crate::reconstruct::{self, RebuildError};
 use crate::routes::require_client;
 use crate::state::{AppState, Group, Key, Version, now_ms};
-use crate::threshold::{self, Done, ThresholdError};
+use crate::threshold::{self, ThresholdError};
 
 /// How long custodians accept a request after it was created.
 const REQUEST_LIFETIME_MS: u64 = 60_000;
@@ -198,17 +199,16 @@ async fn close_request<T>(
     completed.custodians = custodians.clone();
     completed.outcome = Some(label.to_owned());
     completed.detail = detail.clone();
+    let (suspects, faults) = audit::suspects(
+        &key.id,
+        version.version,
+        logged.created.request_digest,
+        "bad partial result",
+        op,
+        faults,
+    );
     let mut entries = vec![completed];
-    for fault in faults {
-        let mut suspect = audit::entry(EventKind::CustodianSuspect, "coordinator");
-        suspect.key_id = Some(key.id.clone());
-        suspect.key_version = Some(version.version);
-        suspect.request_digest = logged.created.request_digest;
-        suspect.custodians = vec![fault.id.clone()];
-        suspect.outcome = Some("bad partial result".to_owned());
-        suspect.detail = Some(format!("{op}: {}", fault.reason));
-        entries.push(suspect);
-    }
+    entries.extend(suspects);
     let request_id = logged.bundle.statement.request_id.clone();
     let at = now_ms();
     let recorded = state
@@ -216,32 +216,24 @@ async fn close_request<T>(
         .append(&entries, {
             let (request_id, custodians, detail) =
                 (request_id.clone(), custodians.clone(), detail.clone());
-            let faults: Vec<(String, String)> = faults
-                .iter()
-                .map(|f| (f.id.clone(), format!("{op}: {}", f.reason)))
-                .collect();
             move |tx| {
                 Box::pin(async move {
-                    let at = i64::try_from(at).unwrap_or(i64::MAX);
+                    let at_ms = i64::try_from(at).unwrap_or(i64::MAX);
                     tx.complete_request(
                         &request_id,
-                        at,
+                        at_ms,
                         outcome_kind,
                         &custodians,
                         detail.as_deref(),
                     )
                     .await?;
-                    let mut rows = Vec::with_capacity(faults.len());
-                    for (id, reason) in &faults {
-                        rows.push(tx.record_custodian_fault(id, reason, at).await?);
-                    }
-                    Ok(rows)
+                    audit::record_faults(tx, &faults, at).await
                 })
             }
         })
         .await;
     match recorded {
-        Ok(appended) => state.note_faults(appended.value, at),
+        Ok(appended) => state.note_faults(appended.value),
         Err(e) => {
             tracing::error!(request = %request_id, error = ?e, "could not record the request's outcome");
             return Err(e.into());
@@ -253,8 +245,15 @@ async fn close_request<T>(
     outcome
 }
 
-/// The answer when fewer than `t` custodians contributed.
-fn not_enough(name: &str, what: &str, e: NotEnough) -> ApiError {
+/// The answer when fewer than `t` custodians contributed; the ones that
+/// misbehaved are added to `faults`.
+fn not_enough(
+    name: &str,
+    what: &str,
+    e: NotEnough,
+    faults: &mut Vec<CustodianFailure>,
+) -> ApiError {
+    faults.extend(e.failures.faults());
     ApiError::custodians(
         StatusCode::SERVICE_UNAVAILABLE,
         "not-enough-custodians",
@@ -266,6 +265,19 @@ fn not_enough(name: &str, what: &str, e: NotEnough) -> ApiError {
     )
 }
 
+/// The result of a finished operation with who took part; the custodians
+/// that misbehaved on the way are added to `faults`.
+fn finished<T>(done: Done<T>, faults: &mut Vec<CustodianFailure>) -> (T, Participants) {
+    faults.extend(done.failures.faults());
+    (
+        done.value,
+        Participants {
+            custodians: done.custodians,
+            failures: done.failures.into_list(),
+        },
+    )
+}
+
 /// Runs `use_key` with the rebuilt `secret` key, recording the request
 /// before and its outcome after.
 async fn with_key<T>(
@@ -274,7 +286,7 @@ async fn with_key<T>(
     op: &'static str,
     name: &str,
     version: Option<u64>,
-    use_key: impl FnOnce(&Key, &Version, &Rebuilt) -> Result<T, ApiError>,
+    use_key: impl FnOnce(&Key, &Version, &LockedSecret) -> Result<T, ApiError>,
 ) -> Result<(T, Participants), ApiError> {
     let ephemeral = EphemeralKey::generate(&mut rand::rng());
     let ask = Ask {
@@ -291,29 +303,13 @@ async fn with_key<T>(
     let outcome = match reconstruct::rebuild(state, key, version, &ephemeral, &logged.bundle).await
     {
         Ok(rebuilt) => {
-            let value = use_key(key, version, &rebuilt);
+            let (secret, who) = finished(rebuilt, &mut faults);
+            let value = use_key(key, version, &secret);
             // The key is wiped here, before the request is recorded.
-            let Rebuilt {
-                secret,
-                custodians,
-                failures,
-            } = rebuilt;
             drop(secret);
-            faults = failures.faults();
-            value.map(|value| {
-                (
-                    value,
-                    Participants {
-                        custodians,
-                        failures: failures.into_list(),
-                    },
-                )
-            })
+            value.map(|value| (value, who))
         }
-        Err(RebuildError::NotEnough(e)) => {
-            faults = e.failures.faults();
-            Err(not_enough(name, "share", e))
-        }
+        Err(RebuildError::NotEnough(e)) => Err(not_enough(name, "share", e, &mut faults)),
         Err(RebuildError::Combine(e)) => Err(ApiError::internal(format_args!(
             "key {name:?} version {}: verified shares do not combine: {e}",
             version.version
@@ -341,20 +337,8 @@ async fn with_partials<T>(
             key.name, version.version
         ))),
         Some(group) => match run(key, version, group, &logged.bundle).await {
-            Ok(done) => {
-                faults = done.failures.faults();
-                Ok((
-                    done.value,
-                    Participants {
-                        custodians: done.custodians,
-                        failures: done.failures.into_list(),
-                    },
-                ))
-            }
-            Err(ThresholdError::NotEnough(e)) => {
-                faults = e.failures.faults();
-                Err(not_enough(ask.name, what, e))
-            }
+            Ok(done) => Ok(finished(done, &mut faults)),
+            Err(ThresholdError::NotEnough(e)) => Err(not_enough(ask.name, what, e, &mut faults)),
             Err(ThresholdError::Invalid { kind, detail }) => {
                 Err(ApiError::unprocessable(kind, detail))
             }
@@ -437,9 +421,9 @@ pub(crate) async fn encrypt(
         "encrypt",
         &name,
         None,
-        |key, version, rebuilt| {
+        |key, version, secret| {
             ciphertext::encrypt(
-                rebuilt.secret.expose_secret(),
+                secret.expose_secret(),
                 &key.name,
                 version.version,
                 request.plaintext.expose_secret(),
@@ -521,8 +505,8 @@ pub(crate) async fn decrypt(
         "decrypt",
         &name,
         Some(header.version),
-        |_, _, rebuilt| {
-            ciphertext::decrypt(rebuilt.secret.expose_secret(), &request.ciphertext)
+        |_, _, secret| {
+            ciphertext::decrypt(secret.expose_secret(), &request.ciphertext)
                 .map_err(|e| ApiError::unprocessable("decryption-failed", e.to_string()))
         },
     )
@@ -559,7 +543,7 @@ pub(crate) async fn release(
         "release",
         &name,
         None,
-        |key, version, rebuilt| {
+        |key, version, secret| {
             let metadata = Metadata {
                 split_id: rand::rng().random(),
                 key_id: key.id.clone(),
@@ -582,7 +566,7 @@ pub(crate) async fn release(
             };
             Envelope::seal(
                 metadata,
-                rebuilt.secret.expose_secret(),
+                secret.expose_secret(),
                 Some(&recipient),
                 identity,
                 &mut rand::rng(),
