@@ -281,9 +281,11 @@ async fn round_trip_survives_two_failures_and_names_three() {
 
     // Three down: a 503 naming each custodian that did not answer.
     cluster.stop_custodian(4).await;
-    let (status, body) = cluster.decrypt("db", &ct).await;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:not-enough-custodians");
+    let body = expect_problem(
+        cluster.decrypt("db", &ct).await,
+        503,
+        "not-enough-custodians",
+    );
     let mut named: Vec<&str> = body["custodians"]
         .as_array()
         .unwrap()
@@ -386,14 +388,12 @@ async fn placement_constraints_are_met_or_refused_before_anything_is_created() {
     assert_eq!(holders, ["c1", "c2", "c3", "c4", "c5"]);
 
     // Only four distinct regions exist (eu twice).
-    let (status, body) = cluster
-        .post(
-            "/v1/keys",
-            json!({"name": "regional", "kind": "secret", "threshold": 2, "shares": 5, "distinct": "region"}),
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:placement-unsatisfiable");
+    let request = json!({"name": "regional", "kind": "secret", "threshold": 2, "shares": 5, "distinct": "region"});
+    let body = expect_problem(
+        cluster.post("/v1/keys", request).await,
+        422,
+        "placement-unsatisfiable",
+    );
     assert!(
         body["detail"].as_str().unwrap().contains("only 4"),
         "{body}"
@@ -447,14 +447,16 @@ async fn bad_requests_get_precise_problems() {
         "{body}"
     );
 
-    let (status, body) = cluster
-        .post(
-            "/v1/keys",
-            json!({"name": "x", "kind": "ed25519", "threshold": 1, "shares": 3}),
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+    let body = expect_problem(
+        cluster
+            .post(
+                "/v1/keys",
+                json!({"name": "x", "kind": "ed25519", "threshold": 1, "shares": 3}),
+            )
+            .await,
+        422,
+        "bad-threshold",
+    );
     assert!(
         body["detail"]
             .as_str()
@@ -463,46 +465,54 @@ async fn bad_requests_get_precise_problems() {
         "{body}"
     );
 
-    let (status, body) = cluster
-        .post(
-            "/v1/keys",
-            json!({"name": "k", "kind": "secret", "threshold": 2, "shares": 3}),
-        )
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:key-exists");
+    expect_problem(
+        cluster
+            .post(
+                "/v1/keys",
+                json!({"name": "k", "kind": "secret", "threshold": 2, "shares": 3}),
+            )
+            .await,
+        409,
+        "key-exists",
+    );
 
-    let (status, body) = cluster
-        .post(
-            "/v1/keys",
-            json!({"name": "y", "kind": "secret", "threshold": 4, "shares": 3}),
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+    expect_problem(
+        cluster
+            .post(
+                "/v1/keys",
+                json!({"name": "y", "kind": "secret", "threshold": 4, "shares": 3}),
+            )
+            .await,
+        422,
+        "bad-threshold",
+    );
 
-    let (status, body) = cluster.decrypt("nope", b"x").await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext");
-    let (status, body) = cluster
-        .post("/v1/keys/nope/encrypt", json!({"plaintext": "aGk="}))
-        .await;
-    assert_eq!(status, 404, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:not-found");
+    expect_problem(cluster.decrypt("nope", b"x").await, 422, "bad-ciphertext");
+    expect_problem(
+        cluster
+            .post("/v1/keys/nope/encrypt", json!({"plaintext": "aGk="}))
+            .await,
+        404,
+        "not-found",
+    );
 
     let ct = cluster.encrypt("k", b"secret").await;
     let mut tampered = ct.clone();
     *tampered.last_mut().unwrap() ^= 1;
-    let (status, body) = cluster.decrypt("k", &tampered).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:decryption-failed");
+    expect_problem(
+        cluster.decrypt("k", &tampered).await,
+        422,
+        "decryption-failed",
+    );
 
     let big = "A".repeat(100 * 1024);
-    let (status, body) = cluster
-        .post("/v1/keys/k/encrypt", json!({ "plaintext": big }))
-        .await;
-    assert_eq!(status, 413, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:payload-too-large");
+    expect_problem(
+        cluster
+            .post("/v1/keys/k/encrypt", json!({ "plaintext": big }))
+            .await,
+        413,
+        "payload-too-large",
+    );
 
     let (status, body) = cluster.get("/v1/nothing-here").await;
     assert_eq!(status, 404, "{body}");
@@ -764,6 +774,19 @@ async fn every_change_is_in_the_audit_log_and_custodians_witness_it() {
 }
 
 /// The custodians an answer names, sorted.
+/// Asserts that `answer` is the problem `kind` with HTTP `status`;
+/// returns its body.
+#[track_caller]
+fn expect_problem((status, body): (u16, Value), expected: u16, kind: &str) -> Value {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(
+        body["type"],
+        format!("urn:symbolon:problem:{kind}"),
+        "{body}"
+    );
+    body
+}
+
 fn ids(list: &Value) -> Vec<String> {
     let mut out: Vec<String> = list
         .as_array()
@@ -850,26 +873,26 @@ async fn threshold_keys_sign_and_decrypt_through_partials() {
     let mut tampered = offline.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let (status, body) = cluster.decrypt("vault", &tampered).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext-proof");
+    expect_problem(
+        cluster.decrypt("vault", &tampered).await,
+        422,
+        "bad-ciphertext-proof",
+    );
     // Another key's ciphertext renamed to this key: its proof binds the
     // name, so it fails too.
     cluster.create_kind("other", "ristretto255", 2, 3).await;
     let renamed =
         symbolon_proto::ciphertext::encrypt_threshold(&key, "other", 1, b"x", &mut rand::rng())
             .unwrap();
-    let (status, body) = cluster.decrypt("other", &renamed).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-ciphertext-proof");
-    let (status, body) = cluster.decrypt("vault", &renamed).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:wrong-key");
+    expect_problem(
+        cluster.decrypt("other", &renamed).await,
+        422,
+        "bad-ciphertext-proof",
+    );
+    expect_problem(cluster.decrypt("vault", &renamed).await, 422, "wrong-key");
 
     // Kinds are not interchangeable.
-    let (status, body) = cluster.sign("vault", b"m").await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:wrong-kind");
+    let body = expect_problem(cluster.sign("vault", b"m").await, 409, "wrong-kind");
     assert!(
         body["detail"]
             .as_str()
@@ -885,25 +908,27 @@ async fn threshold_keys_sign_and_decrypt_through_partials() {
         &mut rand::rng(),
     )
     .unwrap();
-    let (status, body) = cluster.decrypt("release-signing", &ed_named).await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:wrong-kind");
-    let (status, body) = cluster
+    expect_problem(
+        cluster.decrypt("release-signing", &ed_named).await,
+        409,
+        "wrong-kind",
+    );
+    expect_problem(cluster
         .post(
             "/v1/keys",
             json!({"name": "imported", "kind": "ed25519", "threshold": 2, "shares": 3, "import": "AAAA"}),
         )
-        .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-import");
-    let (status, body) = cluster
-        .post(
-            "/v1/keys",
-            json!({"name": "t1", "kind": "ristretto255", "threshold": 1, "shares": 3}),
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-threshold");
+        .await, 422, "bad-import");
+    expect_problem(
+        cluster
+            .post(
+                "/v1/keys",
+                json!({"name": "t1", "kind": "ristretto255", "threshold": 1, "shares": 3}),
+            )
+            .await,
+        422,
+        "bad-threshold",
+    );
 
     // Two of five down: both still work; three down: named.
     cluster.stop_custodian(1).await;
@@ -1066,9 +1091,11 @@ async fn custodians_generate_threshold_keys_among_themselves() {
     assert_eq!(plaintext_of(&body), b"never whole");
 
     // A secret key has no DKG.
-    let (status, body) = cluster.post("/v1/keys", dkg("dkg-secret", "secret")).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:bad-dkg");
+    expect_problem(
+        cluster.post("/v1/keys", dkg("dkg-secret", "secret")).await,
+        422,
+        "bad-dkg",
+    );
 
     // One participant sends inconsistent shares: it is named, nothing is
     // created, and it is counted against it.
@@ -1078,11 +1105,13 @@ async fn custodians_generate_threshold_keys_among_themselves() {
         .hooks()
         .corrupt_dkg
         .store(true, Ordering::SeqCst);
-    let (status, body) = cluster
-        .post("/v1/keys", dkg("dkg-cheated", "ed25519"))
-        .await;
-    assert_eq!(status, 502, "{body}");
-    assert_eq!(body["type"], "urn:symbolon:problem:dkg-failed");
+    let body = expect_problem(
+        cluster
+            .post("/v1/keys", dkg("dkg-cheated", "ed25519"))
+            .await,
+        502,
+        "dkg-failed",
+    );
     assert!(body["detail"].as_str().unwrap().contains("c3"), "{body}");
     assert_eq!(body["custodians"][0]["id"], "c3", "{body}");
     assert!(
