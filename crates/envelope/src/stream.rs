@@ -484,11 +484,7 @@ mod tests {
     fn writer_matches_seal_and_head_matches_decode() {
         let dealer = Identity::generate(&mut rng(1));
         let share = b"a share of some length, fed in pieces".repeat(5);
-        for scheme in [
-            Scheme::ShamirGf256,
-            Scheme::Ssms,
-            Scheme::FeldmanRistretto255,
-        ] {
+        for scheme in Scheme::ALL {
             let metadata = Metadata { scheme, ..sample() };
             let bytes = written(metadata.clone(), &share, &dealer, 9);
             let sealed = Envelope::seal(metadata, &share, None, &dealer, &mut rng(9)).unwrap();

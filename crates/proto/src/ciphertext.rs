@@ -124,14 +124,21 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
 }
 
 /// Reads the header of either format (without decrypting): which key and
-/// version to use.
+/// version to use. A threshold ciphertext's body is only checked for its
+/// length here; [`parse_threshold`] decodes it.
 ///
 /// # Errors
 ///
 /// [`Error::BadCiphertext`] naming what is malformed.
 pub fn parse_header(ciphertext: &[u8]) -> Result<Header, Error> {
     if is_threshold(ciphertext) {
-        parse_threshold(ciphertext).map(|parsed| parsed.header)
+        let (header, body) = read_header(ciphertext, THRESHOLD_MAGIC)?;
+        if body.len() < tdh2::CIPHERTEXT_OVERHEAD {
+            return Err(Error::BadCiphertext {
+                reason: "truncated body",
+            });
+        }
+        Ok(header)
     } else {
         split(ciphertext).map(|(header, ..)| header)
     }
@@ -372,6 +379,21 @@ mod tests {
             parse_threshold(&ct[..ct.len() - 20]),
             Err(Error::Threshold(_))
         ));
+        // The header alone: the body is measured, not decoded.
+        let header_len = 4 + 1 + 1 + 5 + 8;
+        assert_eq!(
+            parse_header(&ct[..header_len + tdh2::CIPHERTEXT_OVERHEAD - 1]),
+            Err(Error::BadCiphertext {
+                reason: "truncated body"
+            })
+        );
+        let mut bad_point = ct.clone();
+        bad_point[header_len + 5..header_len + 5 + 32].fill(0xff);
+        assert_eq!(parse_header(&bad_point).unwrap().version, 4);
+        assert!(matches!(
+            parse_threshold(&bad_point),
+            Err(Error::Threshold(_))
+        ));
         assert!(matches!(
             decrypt(&[1; 32], &ct),
             Err(Error::BadCiphertext { .. })
@@ -392,8 +414,10 @@ mod tests {
             let _ = decrypt(&[1u8; 32], &data);
             let mut threshold = THRESHOLD_MAGIC.to_vec();
             threshold.extend_from_slice(&data);
-            prop_assert!(parse_threshold(&threshold).is_err() || data.len() > 100);
-            let _ = parse_header(&threshold);
+            // Shorter than any threshold ciphertext.
+            prop_assert!(threshold.len() < 4 + 1 + 1 + 1 + 8 + tdh2::CIPHERTEXT_OVERHEAD);
+            prop_assert!(parse_threshold(&threshold).is_err());
+            prop_assert!(parse_header(&threshold).is_err());
         }
     }
 }

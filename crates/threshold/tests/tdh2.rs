@@ -599,11 +599,28 @@ fn the_combiner_checks_each_share_once_and_takes_only_its_own() {
     // …and one checked by another combiner is not taken.
     let other_combiner = tdh2::Combiner::new(&group, &other, LABEL).unwrap();
     let foreign = other_combiner.check(foreign[0]).unwrap();
+    let by_another = Error::Malformed {
+        what: "decryption share",
+        reason: "checked by another combiner",
+    };
     assert_eq!(
         combiner.combine(&[checked[0], foreign]).unwrap_err(),
-        Error::Malformed {
-            what: "decryption share",
-            reason: "checked against another ciphertext"
-        }
+        by_another
+    );
+    // Nor one checked for the same ciphertext against another group value
+    // (here a copy: the combiner cannot tell another sharing of the same
+    // key from it).
+    let copy = group.clone();
+    let twin = tdh2::Combiner::new(&copy, &ciphertext, LABEL).unwrap();
+    let lent = twin.check(parts[1]).unwrap();
+    assert_eq!(
+        combiner.combine(&[checked[0], lent]).unwrap_err(),
+        by_another
+    );
+    assert_eq!(
+        twin.combine(&[lent, twin.check(parts[0]).unwrap()])
+            .unwrap()
+            .as_slice(),
+        b"as they arrive"
     );
 }

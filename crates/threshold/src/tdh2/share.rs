@@ -212,7 +212,10 @@ pub struct Combiner<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct CheckedShare<'a> {
     share: DecryptionShare,
-    /// The ciphertext it was checked against (compared by address).
+    /// The group and ciphertext it was checked against (compared by
+    /// address: a group with the same key but another sharing of it must
+    /// not lend its shares).
+    group: &'a GroupPublic,
     ciphertext: &'a Ciphertext,
 }
 
@@ -251,6 +254,7 @@ impl<'a> Combiner<'a> {
         verify_decryption_share(self.group, self.ciphertext, &share)?;
         Ok(CheckedShare {
             share,
+            group: self.group,
             ciphertext: self.ciphertext,
         })
     }
@@ -270,10 +274,12 @@ impl<'a> Combiner<'a> {
     pub fn combine(&self, shares: &[CheckedShare<'_>]) -> Result<Zeroizing<Vec<u8>>, Error> {
         let mut seen = BTreeSet::new();
         for checked in shares {
-            if !core::ptr::eq(checked.ciphertext, self.ciphertext) {
+            if !core::ptr::eq(checked.ciphertext, self.ciphertext)
+                || !core::ptr::eq(checked.group, self.group)
+            {
                 return Err(Error::Malformed {
                     what: "decryption share",
-                    reason: "checked against another ciphertext",
+                    reason: "checked by another combiner",
                 });
             }
             if !seen.insert(checked.share.index) {
