@@ -36,6 +36,8 @@
 //!    heartbeats, used for partial results.
 //! 4. **Abort** ([`abort`], `DELETE /v1/dkg/{session}`). Drops the session
 //!    and, if it finished, the share it stored (only that one); idempotent.
+//!    A share that cannot be deleted keeps its session, so the abort can be
+//!    retried.
 //!    The coordinator calls it on every participant when a DKG fails.
 //!
 //! # Who is blamed
@@ -56,7 +58,8 @@
 //! Sessions live in memory only: a restart forgets every DKG in progress
 //! (the coordinator's DKG then fails; nothing was stored). A session
 //! expires [`SESSION_TTL`] after its last step; an expired one is dropped
-//! at the next access to any session. A finished session leaves a record
+//! (its secret state wiped) at the next access to any session or the next
+//! heartbeat, whichever comes first. A finished session leaves a record
 //! without secrets (the key version and the digest of the stored share) for
 //! the same time, so that a late abort still removes the share; at most
 //! [`MAX_SESSIONS`] are kept. At most one session at a time may target a
@@ -360,6 +363,13 @@ impl Sessions {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Drops the expired sessions, wiping their secret state: run with
+    /// every heartbeat, so that a DKG the coordinator abandoned does not
+    /// keep its polynomial in memory until the next one.
+    pub(crate) fn expire(&self) {
+        self.lock().purge(Instant::now());
+    }
+
     /// Records a new session at round 1.
     fn open(&self, id: &str, plan: Arc<Plan>, phase: Phase) -> Result<(), DkgRefusal> {
         let now = Instant::now();
@@ -397,8 +407,15 @@ impl Sessions {
         Ok(())
     }
 
-    /// Takes the session's state out for `step` (leaving it busy).
-    fn take(&self, id: &str, step: Step) -> Result<Taken, DkgRefusal> {
+    /// Takes the session's state out for `step` (leaving it busy), once
+    /// `check` accepts the request against the session's plan; a request
+    /// it refuses leaves the session as it was.
+    fn take(
+        &self,
+        id: &str,
+        step: Step,
+        check: impl FnOnce(&Plan) -> Result<(), DkgRefusal>,
+    ) -> Result<Taken, DkgRefusal> {
         let mut inner = self.lock();
         inner.purge(Instant::now());
         let session = inner.sessions.get_mut(id).ok_or_else(|| {
@@ -414,6 +431,7 @@ impl Sessions {
                 session.phase.describe()
             )));
         }
+        check(&session.plan)?;
         let phase = std::mem::replace(&mut session.phase, Phase::Busy);
         Ok(Taken {
             plan: Arc::clone(&session.plan),
@@ -436,9 +454,17 @@ impl Sessions {
         }
     }
 
-    /// Removes a session, returning its plan and phase.
-    fn remove(&self, id: &str) -> Option<(Arc<Plan>, Phase)> {
-        self.lock().sessions.remove(id).map(|s| (s.plan, s.phase))
+    /// Removes a session.
+    fn remove(&self, id: &str) -> Option<Session> {
+        self.lock().sessions.remove(id)
+    }
+
+    /// Puts back a session removed by an abort that failed, so that a
+    /// retried abort finds it (unless its id was taken meanwhile), and
+    /// restarts its clock.
+    fn restore(&self, id: &str, mut session: Session) {
+        session.expires = Instant::now() + SESSION_TTL;
+        self.lock().sessions.entry(id.to_owned()).or_insert(session);
     }
 }
 
@@ -620,14 +646,12 @@ pub(crate) fn round2(
         plan,
         generation,
         phase,
-    } = state.dkg.take(session, Step::Round2)?;
+    } = state.dkg.take(session, Step::Round2, |plan| {
+        check_set(plan, &request.round1, plan.peers.keys().copied())
+    })?;
     let Phase::Round1(held) = phase else {
         return Err(internal("a session taken for round 2 is not at round 1"));
     };
-    if let Err(refusal) = check_set(&plan, &request.round1, plan.peers.keys().copied()) {
-        state.dkg.settle(session, generation, Phase::Round1(held));
-        return Err(refusal);
-    }
     let result = match held {
         Round1State::Ed25519(held) => {
             round2_with(state, &plan, held, request).map(|(h, s)| (Round2State::Ed25519(h), s))
@@ -841,14 +865,12 @@ async fn finish_step(
         plan,
         generation,
         phase,
-    } = state.dkg.take(session, Step::Finish)?;
+    } = state.dkg.take(session, Step::Finish, |plan| {
+        check_set(plan, &request.round2, plan.others())
+    })?;
     let Phase::Round2(held) = phase else {
         return Err(internal("a session taken to finish is not at round 2"));
     };
-    if let Err(refusal) = check_set(&plan, &request.round2, plan.others()) {
-        state.dkg.settle(session, generation, Phase::Round2(held));
-        return Err(refusal);
-    }
     let fail = |refusal: DkgRefusal| {
         state.dkg.settle(session, generation, Phase::Failed);
         tracing::warn!(session, reason = ?refusal, "DKG last round refused");
@@ -1100,18 +1122,26 @@ fn same<T: PartialEq + fmt::Debug>(field: &str, found: T, expected: T) -> Result
 ///
 /// # Errors
 ///
-/// [`crate::Error::Write`] if the share or its nonces cannot be deleted.
+/// [`crate::Error::Write`] if the share or its nonces cannot be deleted;
+/// the session is then kept, so that a retried abort deletes the share.
 pub(crate) async fn abort(state: &Arc<State>, session: &str) -> Result<(), crate::Error> {
     let (state, session) = (Arc::clone(state), session.to_owned());
     to_completion("DKG abort", async move {
-        let Some((plan, phase)) = state.dkg.remove(&session) else {
+        let Some(removed) = state.dkg.remove(&session) else {
             return Ok(());
         };
+        let plan = Arc::clone(&removed.plan);
         let (key_id, version) = (plan.start.key_id.as_str(), plan.start.version);
-        if let Phase::Finished { digest } = phase
-            && state.delete_share(key_id, version, Some(digest)).await?
-        {
-            tracing::info!(key_id, version, "deleted the share of an aborted DKG");
+        if let Phase::Finished { digest } = removed.phase {
+            match state.delete_share(key_id, version, Some(digest)).await {
+                Ok(true) => tracing::info!(key_id, version, "deleted the share of an aborted DKG"),
+                Ok(false) => {}
+                Err(e) => {
+                    // Kept: the coordinator's retried abort deletes the share.
+                    state.dkg.restore(&session, removed);
+                    return Err(e);
+                }
+            }
         }
         tracing::info!(session, key_id, version, "DKG session deleted");
         Ok(())
@@ -1122,6 +1152,57 @@ pub(crate) async fn abort(state: &Arc<State>, session: &str) -> Result<(), crate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(key_id: &str) -> Arc<Plan> {
+        Arc::new(Plan {
+            start: DkgStart {
+                key_id: key_id.to_owned(),
+                version: 1,
+                kind: KeyKind::Ed25519,
+                threshold: 2,
+                participants: Vec::new(),
+                label: String::new(),
+            },
+            scheme: Scheme::FrostEd25519,
+            own: 1,
+            peers: BTreeMap::new(),
+        })
+    }
+
+    /// An expired session goes at the next heartbeat's `expire`, without
+    /// any other access; a live one stays.
+    #[test]
+    fn expired_sessions_are_dropped_by_expire() {
+        let sessions = Sessions::default();
+        sessions.open("old", plan("k1"), Phase::Failed).unwrap();
+        sessions.open("new", plan("k2"), Phase::Failed).unwrap();
+        if let Some(old) = sessions.lock().sessions.get_mut("old") {
+            old.expires = Instant::now();
+        }
+        sessions.expire();
+        let inner = sessions.lock();
+        assert!(!inner.sessions.contains_key("old"));
+        assert!(inner.sessions.contains_key("new"));
+    }
+
+    /// A session put back after a failed abort is found by the next abort,
+    /// but never replaces a session opened under its id meanwhile.
+    #[test]
+    fn a_restored_session_is_found_again_but_replaces_nothing() {
+        let sessions = Sessions::default();
+        sessions
+            .open("s", plan("k"), Phase::Finished { digest: [1; 32] })
+            .unwrap();
+        let removed = sessions.remove("s").unwrap();
+        sessions.restore("s", removed);
+        let again = sessions.remove("s").unwrap();
+        assert!(matches!(again.phase, Phase::Finished { digest } if digest == [1; 32]));
+
+        sessions.open("s", plan("k"), Phase::Failed).unwrap();
+        sessions.restore("s", again);
+        let kept = sessions.remove("s").unwrap();
+        assert!(matches!(kept.phase, Phase::Failed));
+    }
 
     /// The fault hook's share decodes but fails the recipient's check,
     /// naming the sender.

@@ -72,6 +72,7 @@ impl Membership {
                 return;
             }
             loop {
+                self.state.dkg.expire();
                 match self.beat().await {
                     Beat::Sent | Beat::Failed => {}
                     Beat::Unknown => break,

@@ -937,6 +937,21 @@ impl From<&LogRefusal> for ApiError {
     }
 }
 
+/// A DKG step's session id and body, once this run registered with the
+/// pinned coordinator.
+fn dkg_step<T>(
+    state: &State,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(String, T), ApiError> {
+    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    let Json(body) = body.map_err(|r| json_problem(&r))?;
+    if state.registered_coordinator().is_none() {
+        return Err(ApiError::not_registered());
+    }
+    Ok((session, body))
+}
+
 /// `POST /v1/dkg/{session}/round1`: a DKG's first round (see
 /// `crate::dkg`).
 async fn dkg_round1(
@@ -944,11 +959,7 @@ async fn dkg_round1(
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<DkgStart>, JsonRejection>,
 ) -> Result<Json<DkgRound1>, ApiError> {
-    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
-    let Json(start) = body.map_err(|r| json_problem(&r))?;
-    if state.registered_coordinator().is_none() {
-        return Err(ApiError::not_registered());
-    }
+    let (session, start) = dkg_step(&state, path, body)?;
     Ok(Json(dkg::round1(&state, &session, start)?))
 }
 
@@ -959,11 +970,7 @@ async fn dkg_round2(
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<DkgRound2Request>, JsonRejection>,
 ) -> Result<Json<DkgRound2>, ApiError> {
-    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
-    let Json(request) = body.map_err(|r| json_problem(&r))?;
-    if state.registered_coordinator().is_none() {
-        return Err(ApiError::not_registered());
-    }
+    let (session, request) = dkg_step(&state, path, body)?;
     let answer = tokio::task::spawn_blocking(move || dkg::round2(&state, &session, &request))
         .await
         .map_err(|_| ApiError::Internal("the DKG round-2 task failed".into()))??;
@@ -976,11 +983,7 @@ async fn dkg_finish(
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<DkgFinish>, JsonRejection>,
 ) -> Result<Json<DkgDone>, ApiError> {
-    let Path(session) = path.map_err(|r| ApiError::bad_request(r.body_text()))?;
-    let Json(request) = body.map_err(|r| json_problem(&r))?;
-    if state.registered_coordinator().is_none() {
-        return Err(ApiError::not_registered());
-    }
+    let (session, request) = dkg_step(&state, path, body)?;
     Ok(Json(dkg::finish(&state, &session, request).await?))
 }
 
@@ -1029,8 +1032,9 @@ impl From<DkgRefusal> for ApiError {
                 "too-many-sessions",
                 "Too many DKG sessions",
                 format!(
-                    "this custodian keeps at most {} DKG sessions; delete finished or failed ones, or retry after they expire",
-                    dkg::MAX_SESSIONS
+                    "this custodian keeps at most {} DKG sessions, each for {} s after its last step (a finished one too, so that an abort still deletes its share: deleting it deletes the share); delete failed ones, or retry once older ones expire",
+                    dkg::MAX_SESSIONS,
+                    dkg::SESSION_TTL.as_secs()
                 ),
                 Vec::new(),
             ),

@@ -60,9 +60,6 @@ pub(crate) enum Refusal {
     WrongSigner {
         /// The signer named in the envelope.
         found: [u8; 32],
-        /// Why that key is refused, as a fixed phrase following "signed by
-        /// `key`, ".
-        reason: &'static str,
     },
     /// The signature does not verify.
     BadSignature,
@@ -98,9 +95,11 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadEnvelope(e) => write!(f, "not a valid shard envelope: {e}"),
-            Self::WrongSigner { found, reason } => {
-                write!(f, "the shard is signed by {}, {reason}", hex::encode(found))
-            }
+            Self::WrongSigner { found } => write!(
+                f,
+                "the shard is signed by {}, not by the pinned coordinator key",
+                hex::encode(found)
+            ),
             Self::BadSignature => {
                 f.write_str("the shard's signature does not verify: it was altered after signing")
             }
@@ -250,10 +249,7 @@ pub(crate) fn verify(bytes: &[u8], expected: &Expected<'_>) -> Result<Held, Refu
         // DKG's output); `open_package` checks that it is a DKG package.
         Origin::Dkg
     } else {
-        return Err(Refusal::WrongSigner {
-            found: signer,
-            reason: "not by the pinned coordinator key",
-        });
+        return Err(Refusal::WrongSigner { found: signer });
     };
     envelope
         .verify_signature()

@@ -1843,6 +1843,40 @@ impl Cluster {
         aggregate_and_verify(group, &package, their_share, &answer);
     }
 
+    /// Signs `message` on `handle` with its published commitment `mine`
+    /// next to the test's share 1 of `key`, and checks the signature.
+    async fn signs(
+        &self,
+        handle: &Handle,
+        key_id: &str,
+        key: &EdKey,
+        request_id: &str,
+        message: &[u8],
+        mine: ed25519::SigningCommitments,
+    ) {
+        let (package, theirs, answer) = self
+            .sign_with(handle, key_id, &key.share(1), request_id, message, mine)
+            .await;
+        aggregate_and_verify(&key.group, &package, theirs, &answer);
+    }
+
+    /// Asks `handle` to sign `message` with its commitment `mine`, which it
+    /// must refuse as not (or no longer) held: `nonce-unknown`.
+    async fn refuses_nonce(
+        &self,
+        handle: &Handle,
+        key_id: &str,
+        key: &EdKey,
+        request_id: &str,
+        message: &[u8],
+        mine: ed25519::SigningCommitments,
+    ) {
+        let (_, _, answer) = self
+            .sign_with(handle, key_id, &key.share(1), request_id, message, mine)
+            .await;
+        answer.problem(409, "nonce-unknown");
+    }
+
     /// Asks `handle` for its decryption share of `ciphertext` (for
     /// `key_id` version 1), checks its proof and combines it with one of
     /// `theirs` (the test's share); returns the plaintext.
@@ -2058,23 +2092,21 @@ async fn partial_signatures_use_each_published_nonce_once() {
         .partial(&handle, &again)
         .await
         .problem(409, "nonce-unknown");
-    let (_, _, answer) = cluster
-        .sign_with(
+    cluster
+        .refuses_nonce(
             &handle,
             "sig",
-            &ed.share(1),
+            &ed,
             "r3",
             b"another message",
             commitments[0],
         )
         .await;
-    answer.problem(409, "nonce-unknown");
     // A commitment never published here.
     let (_, stranger) = ed25519::commit(&ed.share(MY_INDEX), &mut rand::rng());
-    let (_, _, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r4", b"m", stranger)
+    cluster
+        .refuses_nonce(&handle, "sig", &ed, "r4", b"m", stranger)
         .await;
-    answer.problem(409, "nonce-unknown");
 
     // Refusals that spend no nonce: each uses commitments[1], which then
     // still signs.
@@ -2176,10 +2208,9 @@ async fn partial_signatures_use_each_published_nonce_once() {
         .await
         .problem(404, "not-found");
     // And the refused requests spent nothing: commitments[1] still signs.
-    let (package, theirs, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r14", b"still fresh", mine)
+    cluster
+        .signs(&handle, "sig", &ed, "r14", b"still fresh", mine)
         .await;
-    aggregate_and_verify(&ed.group, &package, theirs, &answer);
 
     // Fault injection: a well-formed share that fails its check, naming us.
     handle
@@ -2227,10 +2258,9 @@ async fn partial_signatures_use_each_published_nonce_once() {
     assert_eq!(cluster.delete(&handle, "sig", 1).await.status, 204);
     assert!(!cluster.data_dir("c1").join("nonces/sig").exists());
     cluster.put_ed25519(&handle, "sig", &ed).await;
-    let (_, _, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r16", b"m", commitments[3])
+    cluster
+        .refuses_nonce(&handle, "sig", &ed, "r16", b"m", commitments[3])
         .await;
-    answer.problem(409, "nonce-unknown");
     handle.shutdown().await.unwrap();
 }
 
@@ -2379,10 +2409,9 @@ async fn nonces_survive_a_graceful_restart_and_are_dropped_after_a_crash() {
     cluster.put_ed25519(&handle, "sig", &ed).await;
     let first = cluster.commitments(&handle, "sig", 3).await;
     let second = cluster.commitments(&handle, "sig", 2).await;
-    let (package, theirs, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r1", b"before", first[0])
+    cluster
+        .signs(&handle, "sig", &ed, "r1", b"before", first[0])
         .await;
-    aggregate_and_verify(&ed.group, &package, theirs, &answer);
 
     // Graceful stop: the batches are saved without the used nonces, and
     // the stop is marked clean.
@@ -2401,22 +2430,13 @@ async fn nonces_survive_a_graceful_restart_and_are_dropped_after_a_crash() {
         !marker.exists(),
         "the marker goes at start, before anything can be signed"
     );
-    let (_, _, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r2", b"replay", first[0])
+    cluster
+        .refuses_nonce(&handle, "sig", &ed, "r2", b"replay", first[0])
         .await;
-    answer.problem(409, "nonce-unknown");
     for (i, mine) in [first[1], second[0]].into_iter().enumerate() {
-        let (package, theirs, answer) = cluster
-            .sign_with(
-                &handle,
-                "sig",
-                &ed.share(1),
-                &format!("r3-{i}"),
-                b"after",
-                mine,
-            )
+        cluster
+            .signs(&handle, "sig", &ed, &format!("r3-{i}"), b"after", mine)
             .await;
-        aggregate_and_verify(&ed.group, &package, theirs, &answer);
     }
     // New batches continue the sequence.
     let third = cluster.commitments(&handle, "sig", 1).await;
@@ -2430,24 +2450,22 @@ async fn nonces_survive_a_graceful_restart_and_are_dropped_after_a_crash() {
     let handle = cluster.start(config.clone()).await;
     assert!(!nonces.join("sig").exists(), "every batch file is deleted");
     for (i, mine) in [first[2], second[1], third[0]].into_iter().enumerate() {
-        let (_, _, answer) = cluster
-            .sign_with(
+        cluster
+            .refuses_nonce(
                 &handle,
                 "sig",
-                &ed.share(1),
+                &ed,
                 &format!("r4-{i}"),
                 b"after a crash",
                 mine,
             )
             .await;
-        answer.problem(409, "nonce-unknown");
     }
     // Fresh nonces work.
     let fresh = cluster.commitments(&handle, "sig", 1).await;
-    let (package, theirs, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r5", b"fresh", fresh[0])
+    cluster
+        .signs(&handle, "sig", &ed, "r5", b"fresh", fresh[0])
         .await;
-    aggregate_and_verify(&ed.group, &package, theirs, &answer);
 
     // Without the marker (removed by hand: what a crash after the next
     // start would leave), an unused batch saved by a clean stop is dropped
@@ -2481,14 +2499,12 @@ async fn outstanding_nonces_are_capped_oldest_first() {
     let newest = cluster.commitments(&handle, "sig", 1).await;
     assert!(!dir.join("0.batch").exists());
     assert!(dir.join("1.batch").exists());
-    let (_, _, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r1", b"m", oldest[0])
+    cluster
+        .refuses_nonce(&handle, "sig", &ed, "r1", b"m", oldest[0])
         .await;
-    answer.problem(409, "nonce-unknown");
-    let (package, theirs, answer) = cluster
-        .sign_with(&handle, "sig", &ed.share(1), "r2", b"m", newest[0])
+    cluster
+        .signs(&handle, "sig", &ed, "r2", b"m", newest[0])
         .await;
-    aggregate_and_verify(&ed.group, &package, theirs, &answer);
     handle.shutdown().await.unwrap();
 }
 
@@ -2509,10 +2525,9 @@ async fn a_key_named_clean_keeps_its_nonces_across_a_graceful_restart() {
 
     let handle = cluster.start(config).await;
     for (request_id, mine) in [("r1", published[0]), ("r2", published[1])] {
-        let (package, theirs, answer) = cluster
-            .sign_with(&handle, "CLEAN", &ed.share(1), request_id, b"m", mine)
+        cluster
+            .signs(&handle, "CLEAN", &ed, request_id, b"m", mine)
             .await;
-        aggregate_and_verify(&ed.group, &package, theirs, &answer);
     }
     handle.shutdown().await.unwrap();
 }
