@@ -102,7 +102,7 @@ pub(crate) struct SplitArgs {
     /// Read the secret from FILE instead of standard input.
     #[arg(long = "in", value_name = "FILE")]
     pub(crate) input: Option<PathBuf>,
-    /// Directory to write DIR/share-<i>.sym into (created with mode 0700 if missing).
+    /// Directory to write `DIR/share-<i>.sym` into (created with mode 0700 if missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out_dir: PathBuf,
     /// Seal shard i to the i-th recipient (give exactly N; ID is a name you

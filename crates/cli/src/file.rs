@@ -87,33 +87,8 @@ pub(crate) fn read_limited_by(
     peek: usize,
     choose: impl FnOnce(&[u8]) -> Limit,
 ) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let (mut reader, len) = match input {
-        Some(path) => {
-            let file = File::open(path).map_err(|source| CliError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
-            let len = file
-                .metadata()
-                .ok()
-                .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX));
-            (file, len)
-        }
-        None => {
-            let fd = io::stdin()
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(CliError::ReadStdin)?;
-            (File::from(fd), None)
-        }
-    };
-    let read_error = |source| match input {
-        Some(path) => CliError::Read {
-            path: path.to_owned(),
-            source,
-        },
-        None => CliError::ReadStdin(source),
-    };
+    let (mut reader, len) = open_input(input)?;
+    let read_error = |source| input_error(input, source);
     // The first bytes, read before the limit is known.
     let mut head = Zeroizing::new([0u8; MAX_PEEK]);
     let want = head.get_mut(..peek.min(MAX_PEEK)).unwrap_or_default();
@@ -143,6 +118,62 @@ pub(crate) fn read_limited_by(
         Ok(()) => Ok(buf.into_bytes()),
         Err(Gather::Overflow) => Err(too_large(None)),
         Err(Gather::Io(e)) => Err(read_error(e)),
+    }
+}
+
+/// Opens `input` (standard input if `None`) for reading, with its size if
+/// known (a file's). Standard input is a duplicate of file descriptor 0,
+/// read directly: going through `io::stdin()` would leave the last bytes in
+/// its process-wide buffer, unwiped.
+fn open_input(input: Option<&Path>) -> Result<(File, Option<usize>), CliError> {
+    match input {
+        Some(path) => {
+            let file = File::open(path).map_err(|source| input_error(input, source))?;
+            let len = file
+                .metadata()
+                .ok()
+                .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+            Ok((file, len))
+        }
+        None => {
+            let fd = io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|source| input_error(input, source))?;
+            Ok((File::from(fd), None))
+        }
+    }
+}
+
+/// [`CliError::Read`] naming `input`, or [`CliError::ReadStdin`].
+fn input_error(input: Option<&Path>, source: io::Error) -> CliError {
+    match input {
+        Some(path) => CliError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        None => CliError::ReadStdin(source),
+    }
+}
+
+/// The size of the pieces [`stream`] hands over.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Reads `input` (standard input if `None`) to the end in pieces, handing
+/// each to `each`, whatever its size: for input that is hashed as it
+/// streams by, never held whole. The pieces are not wiped: not for secrets.
+///
+/// # Errors
+///
+/// [`CliError::Read`] or [`CliError::ReadStdin`].
+pub(crate) fn stream(input: Option<&Path>, mut each: impl FnMut(&[u8])) -> Result<(), CliError> {
+    let (mut reader, _) = open_input(input)?;
+    let mut buffer = vec![0u8; STREAM_CHUNK];
+    loop {
+        match read_some(&mut reader, &mut buffer).map_err(|e| input_error(input, e))? {
+            0 => return Ok(()),
+            n => each(buffer.get(..n).unwrap_or_default()),
+        }
     }
 }
 
@@ -588,6 +619,30 @@ mod tests {
             .unwrap()[..],
             b"SY"
         );
+    }
+
+    #[test]
+    fn streaming_hands_over_every_byte_in_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("message");
+        let data: Vec<u8> = (0..(2 * STREAM_CHUNK + 5) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        fs::write(&path, &data).unwrap();
+        let (mut seen, mut pieces) = (Vec::new(), 0);
+        stream(Some(&path), |piece| {
+            assert!(piece.len() <= STREAM_CHUNK);
+            seen.extend_from_slice(piece);
+            pieces += 1;
+        })
+        .unwrap();
+        assert_eq!(seen, data);
+        assert!(pieces >= 3, "{pieces}");
+        let missing = dir.path().join("missing");
+        assert!(matches!(
+            stream(Some(&missing), |_| {}),
+            Err(CliError::Read { path, .. }) if path == missing
+        ));
     }
 
     #[test]

@@ -101,6 +101,17 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// Encrypts `plaintext` with key `key` from standard input, decrypts the
+/// ciphertext back and checks it; returns the ciphertext.
+fn round_trip(dev: &Dev, key: &str, plaintext: &[u8]) -> Vec<u8> {
+    let ciphertext = dev.run_with_stdin(&["encrypt", "--key", key], plaintext);
+    assert_eq!(
+        dev.run_with_stdin(&["decrypt", "--key", key], &ciphertext),
+        plaintext
+    );
+    ciphertext
+}
+
 /// Expects exit status `code` and exactly `message` (one line) on stderr.
 fn exits_with(out: &Output, code: i32, message: &str) {
     assert_eq!(
@@ -781,12 +792,8 @@ fn wrong_kinds(dev: &Dev, work: &Path) {
         "error: key \"demo\" is a secret key; sign needs an ed25519 key",
     );
     // A secret key still encrypts in the cluster.
-    let ciphertext = dev.run_with_stdin(&["encrypt", "--key", "demo"], b"still works");
+    let ciphertext = round_trip(dev, "demo", b"still works");
     assert!(ciphertext.starts_with(b"SYMC"));
-    assert_eq!(
-        dev.run_with_stdin(&["decrypt", "--key", "demo"], &ciphertext),
-        b"still works"
-    );
 }
 
 /// Keys the custodians generate among themselves (`--dkg`) sign and decrypt
@@ -818,12 +825,8 @@ fn generated_by_custodians(dev: &Dev, work: &Path) {
     );
 
     create_key(dev, "dkg-vault", "ristretto255", 2, 3, &["--dkg"]);
-    let ciphertext = dev.run_with_stdin(&["encrypt", "--key", "dkg-vault"], b"disk key");
+    let ciphertext = round_trip(dev, "dkg-vault", b"disk key");
     assert!(ciphertext.starts_with(b"SYMT"));
-    assert_eq!(
-        dev.run_with_stdin(&["decrypt", "--key", "dkg-vault"], &ciphertext),
-        b"disk key"
-    );
 }
 
 /// `sign --public FILE` pins the key: the signature must verify under the

@@ -10,7 +10,6 @@
 //! key consistently is believed). `verify` checks locally, with the public
 //! key from the coordinator or from a file.
 
-use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -23,12 +22,8 @@ use super::signature::{
     self, Invalid, MAX_SIGNATURE_FILE, MessageDigest, PlainFormat, SignatureFile,
 };
 use super::{Error, SIGN_LIMIT, VERIFY_LIMIT, api, key_name, need, runtime, warn_failures};
-use crate::error::CliError;
 use crate::file::{self, Limit};
 use crate::terminal::printable_list;
-
-/// The size of the pieces a message is hashed in.
-const CHUNK: usize = 64 * 1024;
 
 /// What `verify` reads of a signature file.
 const SIGNATURE_FILE_LIMIT: Limit = Limit {
@@ -49,17 +44,26 @@ pub(crate) fn sign(args: &SignArgs) -> Result<(), Error> {
         ));
     }
     let namespace = args.namespace.clone().unwrap_or_default();
-    // A pinned key is read first: a wrong file fails before anything is
-    // read or sent.
+    // The key first (a pinned one before anything else): a wrong file, an
+    // unreachable cluster or a key of another kind fails before the message
+    // is read or hashed.
     let pinned = match &args.public {
         Some(path) => Some(offline_key(path, Some(name), need::SIGN)?),
         None => None,
+    };
+    let runtime = runtime()?;
+    let api = api(args.client.config.as_deref())?;
+    let group = match pinned {
+        Some(key) => key,
+        None => runtime.block_on(async {
+            ed25519_key(&api.get(&format!("/v1/keys/{name}")).await?, need::SIGN)
+        })?,
     };
     // What the key signs: the message itself, or for SSHSIG the blob that
     // carries the message's SHA-512 (the message then never leaves here).
     let signed = if format == SignFormat::Ssh {
         let mut digest = MessageDigest::ssh();
-        stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
+        file::stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
         signature::ssh_signed_data(&namespace, &digest.finalize())
             .map_err(|source| Error::SshSignature { source })?
     } else {
@@ -68,15 +72,8 @@ pub(crate) fn sign(args: &SignArgs) -> Result<(), Error> {
         std::mem::take(&mut *message)
     };
     let request = SignRequest { message: signed };
-    let (group, answer) = runtime()?.block_on(async {
-        let api = api(args.client.config.as_deref())?;
-        let group = match pinned {
-            Some(key) => key,
-            None => ed25519_key(&api.get(&format!("/v1/keys/{name}")).await?, need::SIGN)?,
-        };
-        let answer: SignResponse = api.post(&format!("/v1/keys/{name}/sign"), &request).await?;
-        Ok::<_, Error>((group, answer))
-    })?;
+    let answer: SignResponse =
+        runtime.block_on(api.post(&format!("/v1/keys/{name}/sign"), &request))?;
     accept(name, &group, &request.message, &answer)?;
     warn_failures(&answer.failures);
     let output = match format {
@@ -192,7 +189,7 @@ fn check(args: &VerifyArgs) -> Result<Result<(), Invalid>, Error> {
                     path: args.signature.clone(),
                     source,
                 })?;
-            stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
+            file::stream(args.input.as_deref(), |chunk| digest.update(chunk))?;
             let namespace = args.namespace.clone().unwrap_or_default();
             signature::check_ssh(&key, &namespace, &sig, &digest.finalize())
         }
@@ -222,35 +219,6 @@ fn offline_key(path: &Path, name: Option<&str>, need: &'static str) -> Result<Ve
         });
     }
     Ok(key)
-}
-
-/// Reads `input` (standard input if `None`) to the end in pieces, handing
-/// each to `each`: an SSH signature's message is hashed as it streams by,
-/// whatever its size.
-fn stream(input: Option<&Path>, mut each: impl FnMut(&[u8])) -> Result<(), Error> {
-    let mut reader: Box<dyn std::io::Read> = match input {
-        Some(path) => Box::new(std::fs::File::open(path).map_err(|source| CliError::Read {
-            path: path.to_owned(),
-            source,
-        })?),
-        None => Box::new(std::io::stdin().lock()),
-    };
-    let read_error = |source| match input {
-        Some(path) => CliError::Read {
-            path: path.to_owned(),
-            source,
-        },
-        None => CliError::ReadStdin(source),
-    };
-    let mut buffer = vec![0u8; CHUNK];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok(()),
-            Ok(n) => each(buffer.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(read_error(e).into()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -46,14 +46,17 @@ pub(crate) fn fails_with(out: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// A client command against the cluster in `dir`, to run as the caller
+/// likes.
+pub(crate) fn client_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = symbolon();
+    cmd.args(args).arg("--config").arg(dir.join("client.toml"));
+    cmd
+}
+
 /// Runs a client command against the cluster in `dir`.
 pub(crate) fn client(dir: &Path, args: &[&str]) -> Output {
-    symbolon()
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("client.toml"))
-        .output()
-        .unwrap()
+    client_command(dir, args).output().unwrap()
 }
 
 /// A running `symbolon dev`; stopped with SIGINT when dropped, so a failing
@@ -128,28 +131,14 @@ impl Dev {
     /// Runs a client command with `input` on standard input; it must
     /// succeed. Returns its standard output.
     pub(crate) fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Vec<u8> {
-        let mut child = symbolon()
-            .args(args)
-            .arg("--config")
-            .arg(self.dir.join("client.toml"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = with_stdin(self.command(args), input);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         out.stdout
     }
 
     /// A client command against this cluster, to run as the caller likes.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = symbolon();
-        cmd.args(args)
-            .arg("--config")
-            .arg(self.dir.join("client.toml"));
-        cmd
+        client_command(&self.dir, args)
     }
 
     /// Stops the cluster with SIGINT and checks that it exits cleanly.
