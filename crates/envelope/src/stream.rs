@@ -35,7 +35,7 @@ use crate::wire::Reader;
 /// magic and the version byte).
 pub const METADATA_OFFSET: u64 = 5;
 
-/// A clear envelope being written piece by piece; see the [module docs](self).
+/// A clear envelope being written piece by piece; see the `stream` module's docs in the source.
 ///
 /// # Security
 ///
@@ -184,7 +184,7 @@ impl ShardWriter {
 }
 
 /// Everything of a binary envelope before the payload bytes, read from the
-/// start of the encoding; see the [module docs](self).
+/// start of the encoding; see the `stream` module's docs in the source.
 #[derive(Clone, Debug)]
 pub struct EnvelopeHead {
     metadata: Metadata,
@@ -337,7 +337,7 @@ impl EnvelopeHead {
 }
 
 /// Hashes the payload of an [`EnvelopeHead`] as it is read; see the
-/// [module docs](self).
+/// `stream` module's docs in the source.
 pub struct PayloadCheck {
     head: EnvelopeHead,
     digest: blake3::Hasher,
